@@ -1,0 +1,156 @@
+// The single registry of cogcast's environment variables: each one's default and meaning, parsed once at start-up.
+import { config as loadDotenv } from 'dotenv';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().nonnegative();
+const positiveNumber = z.coerce.number().positive();
+const ratio = z.coerce.number().min(0).max(1);
+const port = z.coerce.number().int().min(0).max(65535);
+const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+const idList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+
+interface EnvVar<S extends z.ZodType = z.ZodType> {
+  default: string;
+  doc: string;
+  schema: S;
+  secret?: boolean;
+}
+
+function v<S extends z.ZodType>(schema: S, defaultValue: string, doc: string, secret = false): EnvVar<S> {
+  return { schema, default: defaultValue, doc, secret };
+}
+
+/** Every variable cogcast reads. README's configuration table is checked against this list by a test. */
+export const ENV_REGISTRY = {
+  COGCAST_ROLE: v(z.enum(['all', 'bot', 'worker']), 'all', 'What `npm start` runs: the chat bots, one GPU worker, or both'),
+  REDIS_URL: v(z.url({ protocol: /^rediss?$/ }), 'redis://127.0.0.1:6379', 'Redis holding the BullMQ queue, quotas and markers'),
+  QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
+  PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file'),
+  LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
+
+  PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
+  PROMPT_BLOCKLIST: v(z.string(), '', 'Comma-separated words or /regex/ patterns refused in prompts (case-insensitive)'),
+  QUOTA_MAX_PENDING_PER_USER: v(positiveInt, '2', 'Jobs one user may have waiting or running at once'),
+  QUOTA_MAX_JOBS_PER_HOUR: v(positiveInt, '10', 'Jobs one user may submit per rolling hour'),
+  RATE_LIMIT_PER_USER_PER_MINUTE: v(positiveInt, '20', 'Commands (any kind, buttons too) one user may send per minute before being told to slow down'),
+  RATE_LIMIT_GLOBAL_PER_MINUTE: v(positiveInt, '6000', 'Commands all users together may send per minute, across every bot process'),
+  QUEUE_MAX_WAITING: v(positiveInt, '200', 'Waiting jobs beyond which new requests are refused as "queue full"'),
+  JOB_ATTEMPTS: v(positiveInt, '3', 'Tries per job for transient failures (engine crash, OOM, ffmpeg hiccup)'),
+  JOB_BACKOFF_MS: v(nonNegativeInt, '5000', 'First retry delay; doubles each retry'),
+  KEEP_COMPLETED_JOBS: v(nonNegativeInt, '500', 'Finished jobs kept in Redis (newest first)'),
+  KEEP_FAILED_JOBS: v(nonNegativeInt, '1000', 'Failed jobs kept in Redis (newest first)'),
+  ETA_DEFAULT_SECONDS_PER_STEP: v(positiveNumber, '0.6', 'Seconds per denoising step assumed for ETAs until real jobs have been timed'),
+
+  ENGINE_MODEL: v(z.string().min(1), 'THUDM/CogVideoX-2b', 'Local diffusers-layout directory, or a hub id where the host has internet'),
+  ENGINE_PYTHON: v(z.string().min(1), '.venv/bin/python', "The engine's Python interpreter (npm start/test build .venv)"),
+  ENGINE_DEVICE: v(z.string().regex(/^(auto|cpu|cuda(:\d+)?)$/), 'auto', 'auto, cpu, cuda or cuda:N'),
+  ENGINE_DTYPE: v(z.enum(['auto', 'float16', 'bfloat16', 'float32']), 'auto', 'auto = float16 on GPU, float32 on CPU'),
+  ENGINE_MEMORY_PROFILE: v(z.enum(['auto', 'resident', 'lowvram']), 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
+  ENGINE_COMPILE: v(z.enum(['auto', '0', '1']), 'auto', 'torch.compile the transformer (auto = on GPU only)'),
+  ENGINE_WARMUP: v(flag, '1', 'Run every preset once when the engine starts'),
+  ENGINE_LOG_LEVEL: v(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'WARNING', 'Python logging level of the engine'),
+  ENGINE_START_TIMEOUT_S: v(positiveInt, '900', 'Longest wait for the engine to load and warm up'),
+  ENGINE_STEP_TIMEOUT_S: v(positiveInt, '120', 'Longest silence from a busy engine before it counts as hung and is restarted'),
+  WORK_DIR: v(z.string().min(1), 'var/work', 'Temporary frames and MP4s, one folder per job, removed after the job'),
+  OUTPUT_DIR: v(z.string().min(1), 'var/videos', 'Finished MP4s: local-file delivery and the result cache'),
+  MIN_FREE_DISK_MB: v(nonNegativeInt, '1024', 'Free space kept in WORK_DIR beyond what a job needs; below it jobs wait and retry'),
+  RESULT_RETENTION_HOURS: v(positiveNumber, '72', 'Stored clips older than this are deleted by the janitor'),
+  OUTPUT_MAX_MB: v(positiveInt, '20480', 'Size cap of OUTPUT_DIR; the oldest clips are deleted first'),
+  JANITOR_INTERVAL_S: v(positiveInt, '600', 'How often the worker sweeps stale job folders and old clips'),
+  WORKER_LOCK_DURATION_MS: v(positiveInt, '30000', 'BullMQ job lock; a worker silent this long (dead) loses its job to another'),
+  WORKER_STALLED_INTERVAL_MS: v(positiveInt, '30000', 'How often a worker looks for jobs whose worker died'),
+  WORKER_ID: v(z.string(), '', 'Name of this worker in stats and /gpu status (default: hostname-pid)'),
+
+  HEARTBEAT_INTERVAL_MS: v(positiveInt, '5000', 'How often a worker writes its heartbeat to Redis; a heartbeat unrenewed for 3 intervals means the worker is dead'),
+  GPU_UTIL_WARN_BELOW: v(ratio, '0.6', '/gpu status warns when GPU utilisation is below this fraction while a job denoises'),
+  VRAM_WARN_ABOVE: v(ratio, '0.95', '/gpu status warns when this fraction of the VRAM is in use'),
+  TEMP_WARN_ABOVE_C: v(positiveNumber, '85', '/gpu status warns when the GPU is hotter than this, in °C'),
+  ENGINE_RESTARTS_WARN: v(positiveInt, '3', '/gpu status warns once a worker\'s engine has restarted this many times'),
+  OPS_HOST: v(z.string().min(1), '0.0.0.0', 'Address the metrics, healthz and dashboard servers listen on'),
+  METRICS_PORT: v(port, '9464', 'Port of GET /metrics and GET /healthz of the bot process (0 = off)'),
+  WORKER_METRICS_PORT: v(port, '9465', 'Port of GET /metrics and GET /healthz of a worker process (0 = off)'),
+  DASHBOARD_PORT: v(port, '3000', 'Port of the queue dashboard (bull-board), served by the bot process'),
+  DASHBOARD_USER: v(z.string(), '', 'Dashboard login (HTTP basic auth); the dashboard is off unless user and password are both set'),
+  DASHBOARD_PASSWORD: v(z.string(), '', 'Dashboard password (HTTP basic auth)', true),
+
+  ADMIN_IDS: v(idList, '', 'Platform-qualified admin ids allowed /gpu status, e.g. telegram:123,discord:456'),
+
+  DISCORD_TOKEN: v(z.string(), '', 'Discord bot token; when set, `npm start` runs the Discord bot and workers deliver to Discord', true),
+  DISCORD_API_BASE: v(z.url({ protocol: /^https?$/ }), 'https://discord.com/api', 'Discord REST base (discord.js `rest.api`), for REST proxies; the gateway URL is taken from its GET /gateway/bot'),
+  DISCORD_GUILD_ID: v(z.string().regex(/^(\d{17,20})?$/), '', '`npm run discord:register` registers the commands in this guild only (instant); empty = globally'),
+  DISCORD_ADMIN_IDS: v(idList, '', 'Comma-separated Discord user ids allowed /gpu status (besides `discord:<id>` entries of ADMIN_IDS)'),
+  DISCORD_ADMIN_ROLE_IDS: v(idList, '', 'Comma-separated Discord role ids whose members may use /gpu status'),
+
+  TELEGRAM_BOT_TOKEN: v(z.string(), '', 'Telegram bot token from @BotFather; when set, `npm start` runs the Telegram bot and workers deliver to Telegram', true),
+  TELEGRAM_ADMIN_IDS: v(idList, '', 'Comma-separated Telegram user ids allowed /gpu status (besides `telegram:<id>` entries of ADMIN_IDS)'),
+  TELEGRAM_API_ROOT: v(z.url({ protocol: /^https?$/ }), 'https://api.telegram.org', 'Bot API server; a self-hosted telegram-bot-api server here also lifts the upload limit to 2000 MB'),
+  TELEGRAM_WEBHOOK_URL: v(z.union([z.literal(''), z.url({ protocol: /^https$/ })]), '', 'Public HTTPS URL Telegram posts updates to (webhook mode); empty = long polling'),
+  TELEGRAM_WEBHOOK_PORT: v(positiveInt, '8080', 'Local port the webhook server listens on, behind your TLS proxy (webhook mode only)'),
+  TELEGRAM_WEBHOOK_SECRET: v(z.string().regex(/^[A-Za-z0-9_-]{0,256}$/), '', 'Secret Telegram sends with every webhook call; empty = derived from the bot token', true),
+  TELEGRAM_UPLOAD_LIMIT_MB: v(z.union([z.literal('').transform(() => null), positiveNumber]), '', 'Largest clip sent as is; bigger ones are re-encoded to fit. Empty = 50 on api.telegram.org, 2000 on a self-hosted API root'),
+} as const;
+
+export type EnvName = keyof typeof ENV_REGISTRY;
+export type Env = { [K in EnvName]: z.output<(typeof ENV_REGISTRY)[K]['schema']> };
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses `source` (process.env plus .env by default); throws ConfigError naming the first bad variable. */
+export function parseEnv(source: NodeJS.ProcessEnv = loadProcessEnv()): Env {
+  const out: Record<string, unknown> = {};
+  for (const [name, spec] of Object.entries(ENV_REGISTRY) as [EnvName, EnvVar][]) {
+    const raw = source[name] ?? spec.default;
+    const parsed = spec.schema.safeParse(raw);
+    if (!parsed.success) {
+      const shown = spec.secret ? '<hidden>' : JSON.stringify(hideUrlPassword(String(raw)));
+      const expected = parsed.error.issues[0]?.message ?? 'a valid value';
+      throw new ConfigError(`${name}=${shown} is invalid: ${expected} (${spec.doc})`);
+    }
+    out[name] = parsed.data;
+  }
+  return out as Env;
+}
+
+/** Names of the variables marked secret (tokens, passwords): never logged, never passed to the engine. */
+export function secretEnvNames(): EnvName[] {
+  return (Object.entries(ENV_REGISTRY) as [EnvName, EnvVar][]).filter(([, spec]) => spec.secret).map(([name]) => name);
+}
+
+/** A copy of `source` without the secret variables: what a child process such as the engine may see. */
+export function withoutSecrets(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const copy = { ...source };
+  for (const name of secretEnvNames()) delete copy[name];
+  return copy;
+}
+
+/** `redis://user:pw@host` -> `redis://user:***@host`: config errors name the URL, never its password. */
+export function hideUrlPassword(value: string): string {
+  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
+}
+
+function loadProcessEnv(): NodeJS.ProcessEnv {
+  loadDotenv({ quiet: true });
+  return process.env;
+}
+
+let cached: Env | undefined;
+
+/** The process-wide configuration; on a bad value prints one line naming the variable and exits. */
+export function env(): Env {
+  if (cached) return cached;
+  try {
+    cached = parseEnv();
+    return cached;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`cogcast: configuration error: ${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}

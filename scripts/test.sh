@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# `npm test`: typecheck, the engine's pytest suite, then the Node suites (unit, integration, e2e) on real Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
+  echo "cogcast test: starting a local Redis" >&2
+  redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no
+  for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
+fi
+
+export COGCAST_TINY_MODEL="${COGCAST_TINY_MODEL:-$PWD/var/fixtures/tiny-cogvideox}"
+.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_MODEL"
+
+npx tsc --noEmit -p .
+(cd worker/engine && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+
+shopt -s nullglob
+files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
+LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"

@@ -1,0 +1,86 @@
+// `npm run video -- --prompt "..."`: one video through the real queue and worker, without chat tokens.
+import { userInfo } from 'node:os';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { QueueEvents } from 'bullmq';
+import { env } from '../../../config/env.ts';
+import { queueVideo } from '../../../commands/video.ts';
+import { createCommandServices } from '../../app-services.ts';
+import type { ChatContext } from '../../core/chat-context.ts';
+import { UserFacingError } from '../../core/errors.ts';
+import { formatStats } from '../../core/stats.ts';
+import { jobProgressSchema, jobResultSchema } from '../../queue/job-contract.ts';
+import { workerConnection } from '../../queue/redis.ts';
+import { startVideoWorker, type RunningWorker } from '../../../worker/video-worker.ts';
+
+const USAGE = 'usage: npm run video -- --prompt "a red fox in the snow" [--preset draft] [--seed 42] [--negative "..."] [--out clip.mp4] [--no-worker]';
+
+function parse() {
+  try {
+    return parseArgs({
+      options: {
+        prompt: { type: 'string', short: 'p' },
+        preset: { type: 'string' },
+        seed: { type: 'string' },
+        negative: { type: 'string' },
+        out: { type: 'string', short: 'o' },
+        'no-worker': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+}
+
+const args = parse();
+if (args.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
+const config = env();
+const services = createCommandServices(config);
+const out = resolve(args.out ?? `cogcast-${Date.now()}.mp4`);
+const events = new QueueEvents(config.QUEUE_NAME, { connection: workerConnection(config.REDIS_URL) });
+let embedded: RunningWorker | null = null;
+let exitCode = 0;
+
+const ctx: ChatContext = {
+  user: { id: userInfo().username, name: userInfo().username, platform: 'cli', isAdmin: true },
+  async reply(reply) {
+    process.stderr.write(`${reply.text}\n`);
+  },
+  async deliveryTarget() {
+    return { platform: 'cli', target: { outPath: out } };
+  },
+};
+
+try {
+  await events.waitUntilReady();
+  if (!args['no-worker'] && (await services.queue.queue.getWorkersCount()) === 0) {
+    process.stderr.write('No worker is running: starting one in this process (the engine loads and warms up first)...\n');
+    embedded = await startVideoWorker(config);
+  }
+  const jobId = await queueVideo(ctx, { prompt: args.prompt, preset: args.preset, seed: args.seed, negativePrompt: args.negative }, services);
+  events.on('progress', ({ jobId: id, data }) => {
+    if (id !== jobId) return;
+    const p = jobProgressSchema.safeParse(data);
+    if (!p.success) return;
+    const bar = p.data.steps ? ` ${p.data.step ?? 0}/${p.data.steps}` : '';
+    process.stderr.write(`  ${p.data.stage}${bar}\n`);
+  });
+  const job = await services.queue.queue.getJob(jobId);
+  if (!job) throw new Error(`job ${jobId} vanished from the queue`);
+  const result = jobResultSchema.parse(await job.waitUntilFinished(events));
+  process.stdout.write(`${formatStats(result.stats)}\nwrote ${String(result.receipt.path ?? out)} (${result.bytes} bytes)\n`);
+} catch (err) {
+  exitCode = 1;
+  const message = err instanceof UserFacingError ? err.message : `failed: ${(err as Error).message}`;
+  process.stderr.write(`${message}\n`);
+} finally {
+  await embedded?.close();
+  await events.close();
+  await services.close();
+}
+process.exit(exitCode);

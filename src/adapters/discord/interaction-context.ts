@@ -1,0 +1,67 @@
+// A ChatContext over one acknowledged Discord interaction: answers edit the deferred reply; the worker gets the webhook.
+import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
+import { buttonRows } from './buttons.ts';
+import { DEFAULT_ATTACHMENT_SIZE_LIMIT, type DiscordTarget, INTERACTION_TOKEN_LIFETIME_MS } from './discord-target.ts';
+
+/**
+ * How the interaction was acknowledged, which decides how answers are shown:
+ * - public: deferReply() - a "thinking…" message in the channel that becomes the job's status message;
+ * - private: deferReply ephemeral - only the user sees the answer;
+ * - update: deferUpdate() on a button - the pressed message stays; answers are follow-ups.
+ */
+export type Acknowledgement = 'public' | 'private' | 'update';
+
+const DISCORD_MAX_CONTENT = 2000;
+
+export class InteractionChatContext implements ChatContext {
+  readonly user: ChatUser;
+  /** Every answer given, oldest first: the handler reads whether the command succeeded. */
+  readonly replies: Reply[] = [];
+
+  constructor(
+    private readonly interaction: ChatInputCommandInteraction | ButtonInteraction,
+    private readonly ack: Acknowledgement,
+    isAdmin: boolean,
+  ) {
+    this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin };
+  }
+
+  async reply(reply: Reply): Promise<void> {
+    const first = this.replies.length === 0;
+    this.replies.push(reply);
+    const text = reply.text.length > DISCORD_MAX_CONTENT ? `${reply.text.slice(0, DISCORD_MAX_CONTENT - 1)}…` : reply.text;
+    // User text (prompts) may hold @everyone: never let an answer ping anyone.
+    const message = { content: text, components: buttonRows(reply.buttons ?? []), allowedMentions: { parse: [] } };
+    if (this.ack === 'private' || (this.ack === 'public' && !reply.private)) {
+      await this.interaction.editReply(message);
+      return;
+    }
+    if (this.ack === 'public' && first) {
+      // A public placeholder cannot turn ephemeral: remove it and answer privately. Were the delete to fail,
+      // a follow-up would replace the placeholder publicly anyway, so edit it instead: seen beats lost.
+      try {
+        await this.interaction.deleteReply();
+      } catch {
+        await this.interaction.editReply(message);
+        return;
+      }
+    }
+    await this.interaction.followUp({ ...message, ...(reply.private ? { flags: MessageFlags.Ephemeral as const } : {}) });
+  }
+
+  async deliveryTarget(): Promise<DeliveryTarget> {
+    const i = this.interaction;
+    if (!i.channelId) throw new Error('Discord interaction without a channel: nowhere to deliver');
+    const target: DiscordTarget = {
+      applicationId: i.applicationId,
+      interactionToken: i.token,
+      // The snowflake's time is Discord's creation time: the 15 minutes count from there, not from our receipt.
+      tokenExpiresAt: i.createdTimestamp + INTERACTION_TOKEN_LIFETIME_MS,
+      channelId: i.channelId,
+      guildId: i.guildId,
+      attachmentSizeLimit: i.attachmentSizeLimit || DEFAULT_ATTACHMENT_SIZE_LIMIT,
+    };
+    return { platform: 'discord', target: { ...target } };
+  }
+}

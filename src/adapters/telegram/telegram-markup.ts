@@ -1,0 +1,44 @@
+// Telegram message markup shared by the bot and the worker's delivery: HTML escaping, length caps, inline buttons.
+import type { ReplyButton } from '../../core/chat-context.ts';
+
+/** Every text we send uses parse_mode HTML; anything that came from a person goes through escapeHtml. */
+export const PARSE_MODE = 'HTML' as const;
+
+/** Bot API caps, counted on the text after entity parsing (so on the raw text, before escaping). */
+export const MESSAGE_MAX_CHARS = 4096;
+export const CAPTION_MAX_CHARS = 1024;
+
+export function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Cuts `text` to `max` characters (code points, so no half emoji), marking the cut with an ellipsis. */
+export function truncate(text: string, max: number): string {
+  const chars = [...text];
+  return chars.length <= max ? text : `${chars.slice(0, max - 1).join('')}…`;
+}
+
+/** Plain text to a safe HTML message body that fits one message. */
+export function htmlText(text: string, max = MESSAGE_MAX_CHARS): string {
+  return escapeHtml(truncate(text, max));
+}
+
+export interface InlineKeyboard {
+  inline_keyboard: { text: string; callback_data: string }[][];
+}
+
+/** callback_data is at most 64 bytes: `reroll:` plus a UUID job id is 43. */
+export function callbackData(button: Pick<ReplyButton, 'action' | 'jobId'>): string {
+  return `${button.action}:${button.jobId}`;
+}
+
+export function parseCallbackData(data: string): Pick<ReplyButton, 'action' | 'jobId'> | null {
+  const match = /^(cancel|reroll):([\w-]{1,56})$/.exec(data);
+  return match ? { action: match[1] as ReplyButton['action'], jobId: match[2]! } : null;
+}
+
+/** One row of buttons; an empty list means "no keyboard" (Telegram removes it on edit). */
+export function inlineKeyboard(buttons: readonly ReplyButton[] | undefined): InlineKeyboard | undefined {
+  if (!buttons || buttons.length === 0) return undefined;
+  return { inline_keyboard: [buttons.map((b) => ({ text: b.label, callback_data: callbackData(b) }))] };
+}

@@ -1,0 +1,48 @@
+// Builds the services the command layer uses (config, presets, queue, quotas), once per process.
+import { env as loadEnv, type Env } from '../config/env.ts';
+import { loadPresets } from '../config/presets.ts';
+import type { CommandServices } from './core/command.ts';
+import { parseBlocklist } from './core/prompt.ts';
+import { UserQuota } from './core/quota.ts';
+import { RateLimiter } from './core/rate-limit.ts';
+import { logger } from './core/log.ts';
+import { commandConnection } from './queue/redis.ts';
+import { VideoQueue } from './queue/video-queue.ts';
+
+export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
+  const presets = loadPresets(config.PRESETS_FILE);
+  const redis = commandConnection(config.REDIS_URL);
+  redis.on('error', () => undefined); // reported through command replies and /gpu status, not as a crash
+  const queue = new VideoQueue({
+    connection: redis,
+    name: config.QUEUE_NAME,
+    presets,
+    attempts: config.JOB_ATTEMPTS,
+    backoffMs: config.JOB_BACKOFF_MS,
+    keepCompleted: config.KEEP_COMPLETED_JOBS,
+    keepFailed: config.KEEP_FAILED_JOBS,
+    maxWaiting: config.QUEUE_MAX_WAITING,
+    defaultSecondsPerStep: config.ETA_DEFAULT_SECONDS_PER_STEP,
+  });
+  const quota = new UserQuota(
+    redis,
+    queue.key(),
+    { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR },
+    async (jobId) => ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await queue.queue.getJobState(jobId)),
+  );
+  const log = logger('commands');
+  return {
+    env: config,
+    presets,
+    queue,
+    quota,
+    rateLimit: new RateLimiter(redis, queue.key(), { perUserPerMinute: config.RATE_LIMIT_PER_USER_PER_MINUTE, globalPerMinute: config.RATE_LIMIT_GLOBAL_PER_MINUTE }),
+    blocklist: parseBlocklist(config.PROMPT_BLOCKLIST),
+    redis,
+    log: (level, msg, fields) => log[level](fields ?? {}, msg),
+    async close() {
+      await queue.close();
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// The timing stats posted with every video, and their plain-text rendering.
+import { z } from 'zod';
+
+export const jobStatsSchema = z.object({
+  preset: z.string(),
+  seed: z.number().int(),
+  steps: z.number().int(),
+  width: z.number().int(),
+  height: z.number().int(),
+  frames: z.number().int(),
+  fps: z.number(),
+  queueWaitS: z.number().nonnegative(),
+  textEncodeS: z.number().nonnegative(),
+  denoiseS: z.number().nonnegative(),
+  denoisePerStepS: z.number().nonnegative(),
+  vaeDecodeS: z.number().nonnegative(),
+  engineTotalS: z.number().nonnegative(),
+  mp4EncodeS: z.number().nonnegative(),
+  /** Seconds to post the video; measured after posting, so it is null in the caption itself. */
+  deliveryS: z.number().nonnegative().nullable(),
+  /** From enqueue to the video being ready to post (then to posted, once delivery is measured). */
+  endToEndS: z.number().nonnegative(),
+  gpuName: z.string().nullable(),
+  peakVramBytes: z.number().nonnegative().nullable(),
+  gpuUtilMean: z.number().min(0).max(1).nullable(),
+  workerId: z.string(),
+  cached: z.boolean(),
+});
+export type JobStats = z.infer<typeof jobStatsSchema>;
+
+const s = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1)) + ' s';
+const gib = (b: number) => (b / 2 ** 30).toFixed(1) + ' GiB';
+
+/** Short lines, readable on a phone; the adapters escape it for their own markup. */
+export function formatStats(st: JobStats): string {
+  const lines = [
+    `${st.preset} · ${st.width}x${st.height} · ${st.frames} frames @ ${st.fps} fps · ${st.steps} steps · seed ${st.seed}`,
+    st.cached
+      ? `reused a stored result · queue ${s(st.queueWaitS)}`
+      : `queue ${s(st.queueWaitS)} · text ${s(st.textEncodeS)} · denoise ${s(st.denoiseS)} (${s(st.denoisePerStepS)}/step)`,
+    st.cached ? '' : `VAE ${s(st.vaeDecodeS)} · MP4 ${s(st.mp4EncodeS)}${st.deliveryS === null ? '' : ` · upload ${s(st.deliveryS)}`}`,
+    `end to end ${s(st.endToEndS)}`,
+    [st.gpuName ?? 'CPU', st.peakVramBytes === null ? null : `peak ${gib(st.peakVramBytes)}`, st.gpuUtilMean === null ? null : `util ${Math.round(st.gpuUtilMean * 100)}%`]
+      .filter(Boolean)
+      .join(' · '),
+  ];
+  return lines.filter((l) => l.length > 0).join('\n');
+}

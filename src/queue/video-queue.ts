@@ -1,0 +1,93 @@
+// The BullMQ queue of video jobs as the command layer sees it: enqueue, position, ETA, counts, cancel.
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Preset, PresetBook } from '../../config/presets.ts';
+import { UserFacingError } from '../core/errors.ts';
+import { JOB_NAME, type JobRequest } from './job-contract.ts';
+import { JobDurations } from './job-durations.ts';
+import { cogcastKey } from './redis.ts';
+
+export interface VideoQueueOptions {
+  connection: Redis;
+  name: string;
+  presets: PresetBook;
+  attempts: number;
+  backoffMs: number;
+  keepCompleted: number;
+  keepFailed: number;
+  maxWaiting: number;
+  defaultSecondsPerStep: number;
+}
+
+export interface Enqueued {
+  jobId: string;
+  /** 1 = next to run. */
+  position: number;
+  etaSeconds: number;
+}
+
+export class VideoQueue {
+  readonly queue: Queue<JobRequest>;
+  readonly durations: JobDurations;
+
+  constructor(private readonly opts: VideoQueueOptions) {
+    this.queue = new Queue<JobRequest>(opts.name, { connection: opts.connection });
+    this.durations = new JobDurations(opts.connection, opts.name);
+  }
+
+  get redis(): Redis {
+    return this.opts.connection;
+  }
+
+  key(...parts: string[]): string {
+    return cogcastKey(this.opts.name, ...parts);
+  }
+
+  /** Adds the job (its id is the request id, so a repeated add is a no-op) and says where it stands. */
+  async enqueue(request: JobRequest): Promise<Enqueued> {
+    const waiting = await this.queue.getWaitingCount();
+    if (waiting >= this.opts.maxWaiting) throw new UserFacingError('queue_full', { waiting });
+    await this.queue.add(JOB_NAME, request, {
+      jobId: request.requestId,
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.backoffMs },
+      removeOnComplete: { count: this.opts.keepCompleted },
+      removeOnFail: { count: this.opts.keepFailed },
+    });
+    const position = (await this.position(request.requestId)) ?? 1;
+    return { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
+  }
+
+  /** 1-based place among waiting jobs, or null when the job is not waiting. */
+  async position(jobId: string): Promise<number | null> {
+    const waitKey = this.queue.toKey('wait');
+    // BullMQ pushes new jobs on the left and takes from the right.
+    const [index, length] = await Promise.all([
+      this.redis.lpos(waitKey, jobId) as Promise<number | null>,
+      this.redis.llen(waitKey),
+    ]);
+    return index === null ? null : length - index;
+  }
+
+  /** Seconds until a job at `position` finishes, from recent durations spread over the live workers. */
+  async eta(position: number, presetName: string): Promise<number> {
+    const preset = this.opts.presets.byName.get(presetName);
+    const own = (await this.durations.median(presetName)) ?? this.guess(preset);
+    const [active, workers] = await Promise.all([this.queue.getActiveCount(), this.queue.getWorkersCount().catch(() => 1)]);
+    const ahead = Math.max(0, position - 1) + active;
+    return Math.round((ahead * own) / Math.max(1, workers) + own);
+  }
+
+  private guess(preset: Preset | undefined): number {
+    return Math.round((preset?.steps ?? 50) * this.opts.defaultSecondsPerStep + 10);
+  }
+
+  async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number; completed: number }> {
+    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+    return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+  }
+}

@@ -1,0 +1,218 @@
+// Worker-side Telegram delivery through the Bot API: status edits, the video (or its file_id), and failures.
+import { createReadStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { UnrecoverableError } from 'bullmq';
+import type { Logger } from 'pino';
+import { Telegram, TelegramError } from 'telegraf';
+import type { ReplyParameters } from 'telegraf/types';
+import { z } from 'zod';
+import type { Env } from '../../config/env.ts';
+import { withBotApiRetry } from '../../src/adapters/telegram/bot-api-retry.ts';
+import { captionHtml, cancellable, doneText, failedText, progressText } from '../../src/adapters/telegram/status-text.ts';
+import { PARSE_MODE, inlineKeyboard } from '../../src/adapters/telegram/telegram-markup.ts';
+import { logger } from '../../src/core/log.ts';
+import { formatStats } from '../../src/core/stats.ts';
+import type { JobProgress, JobRequest } from '../../src/queue/job-contract.ts';
+import type { DeliverableVideo, Delivery, DeliveryFailure } from './delivery.ts';
+import { fitToUploadLimit } from './telegram-upload-limit.ts';
+import { type StatusMessageRef, TelegramStatusEditor } from './telegram-status-editor.ts';
+
+export interface TelegramDeliveryOptions {
+  token: string;
+  /** Bot API root (default https://api.telegram.org); a self-hosted server may post from anywhere. */
+  apiRoot?: string;
+  /** Clips above this are re-encoded to fit (default 50 MB, Telegram's limit for bots). */
+  uploadLimitBytes?: number;
+  /** Least time between progress edits in one chat (default 3 s). */
+  editIntervalMs?: number;
+  /** Longest deliver() keeps retrying 429/5xx before the job's own retry takes over (default 90 s). */
+  retryBudgetMs?: number;
+  /** Where re-encoded copies are written (default the OS temp dir). */
+  workDir?: string;
+  log?: Logger;
+}
+
+const targetSchema = z.object({
+  chatId: z.number().int(),
+  statusMessageId: z.number().int().positive(),
+  replyToMessageId: z.number().int().positive().optional(),
+});
+type TelegramTarget = z.infer<typeof targetSchema>;
+
+const receiptSchema = z.object({ fileId: z.string().min(1), kind: z.enum(['video', 'document']).default('video') });
+
+const MB = 1024 * 1024;
+export const BOT_API_UPLOAD_LIMIT_BYTES = 50 * MB;
+/** A self-hosted telegram-bot-api server (--local) takes uploads up to 2000 MB. */
+export const LOCAL_API_UPLOAD_LIMIT_BYTES = 2000 * MB;
+
+/** TELEGRAM_UPLOAD_LIMIT_MB, or the limit of the API root in use. */
+export function telegramUploadLimitBytes(config: Pick<Env, 'TELEGRAM_UPLOAD_LIMIT_MB' | 'TELEGRAM_API_ROOT'>): number {
+  if (config.TELEGRAM_UPLOAD_LIMIT_MB !== null) return Math.floor(config.TELEGRAM_UPLOAD_LIMIT_MB * MB);
+  return new URL(config.TELEGRAM_API_ROOT).hostname === 'api.telegram.org' ? BOT_API_UPLOAD_LIMIT_BYTES : LOCAL_API_UPLOAD_LIMIT_BYTES;
+}
+
+export class TelegramDelivery implements Delivery {
+  readonly platform = 'telegram' as const;
+  readonly telegram: Telegram;
+  private readonly status: TelegramStatusEditor;
+  private readonly log: Logger;
+  private readonly uploadLimitBytes: number;
+  private readonly retryBudgetMs: number;
+  private readonly workDir: string;
+
+  constructor(options: TelegramDeliveryOptions) {
+    if (!options.token) throw new Error('TelegramDelivery: token is required (TELEGRAM_BOT_TOKEN)');
+    this.telegram = new Telegram(options.token, { apiRoot: options.apiRoot ?? 'https://api.telegram.org' });
+    this.log = options.log ?? logger('telegram-delivery');
+    this.uploadLimitBytes = options.uploadLimitBytes ?? BOT_API_UPLOAD_LIMIT_BYTES;
+    this.retryBudgetMs = options.retryBudgetMs ?? 90_000;
+    this.workDir = options.workDir ?? tmpdir();
+    this.status = new TelegramStatusEditor(this.telegram, { intervalMs: options.editIntervalMs ?? 3000, finalBudgetMs: 60_000, log: this.log });
+  }
+
+  static fromEnv(config: Env): TelegramDelivery {
+    return new TelegramDelivery({
+      token: config.TELEGRAM_BOT_TOKEN,
+      apiRoot: config.TELEGRAM_API_ROOT,
+      uploadLimitBytes: telegramUploadLimitBytes(config),
+      workDir: config.WORK_DIR,
+    });
+  }
+
+  async progress(job: JobRequest, jobId: string, update: JobProgress & { position?: number }): Promise<void> {
+    const target = this.target(job, jobId);
+    if (!target) return;
+    const keyboard = cancellable(update) ? inlineKeyboard([{ action: 'cancel', jobId, label: 'Cancel' }]) : undefined;
+    this.status.show(jobId, statusRef(target), { html: progressText(job, update), ...(keyboard ? { keyboard } : {}) });
+  }
+
+  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
+    const target = targetSchema.parse(job.delivery.target);
+    const statsText = formatStats(video.stats);
+    let sent: Sent | null = null;
+    const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
+    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText);
+    sent ??= await this.upload(job, jobId, target, video, statsText);
+    await this.status.finish(jobId, statusRef(target), { html: doneText(job, video.stats, sent.note) });
+    return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind };
+  }
+
+  async fail(job: JobRequest, jobId: string, failure: DeliveryFailure): Promise<void> {
+    const target = this.target(job, jobId);
+    if (target) await this.status.finish(jobId, statusRef(target), { html: failedText(failure) });
+  }
+
+  private target(job: JobRequest, jobId: string): TelegramTarget | null {
+    const parsed = targetSchema.safeParse(job.delivery.target);
+    if (!parsed.success) this.log.warn({ jobId, issue: parsed.error.issues[0]?.message }, 'job has no usable telegram target');
+    return parsed.success ? parsed.data : null;
+  }
+
+  /** The same clip was posted before: send its file_id, no upload. A stale file_id falls back to uploading. */
+  private async resend(job: JobRequest, jobId: string, target: TelegramTarget, previous: z.infer<typeof receiptSchema>, statsText: string): Promise<Sent | null> {
+    try {
+      return await this.send(job, jobId, target, { kind: previous.kind, file: previous.fileId, caption: captionHtml(job.prompt, statsText) });
+    } catch (err) {
+      if (err instanceof UnrecoverableError && /file identifier|file_id|type of file/i.test(err.message)) {
+        this.log.info({ jobId }, 'stored file_id no longer valid: uploading again');
+        return null;
+      }
+      throw err;
+    }
+  }
+
+  private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string): Promise<Sent> {
+    const fitted = await fitToUploadLimit(video, this.uploadLimitBytes, join(this.workDir, `telegram-${jobId}.mp4`));
+    try {
+      const file = () => ({ source: createReadStream(fitted.path), filename: `cogcast-${jobId.slice(0, 8)}.mp4` });
+      const caption = captionHtml(job.prompt, statsText, fitted.note);
+      await this.telegram.sendChatAction(target.chatId, 'upload_video').catch(() => undefined);
+      try {
+        return { ...(await this.send(job, jobId, target, { kind: 'video', file, caption, video })), ...(fitted.note ? { note: fitted.note } : {}) };
+      } catch (err) {
+        if (!(err instanceof RefusedVideoError)) throw err;
+        // Telegram would not take it as a video (codec, size probing...): a plain file still gets it to the user.
+        const note = 'Sent as a file: Telegram did not accept it as a playable video.';
+        this.log.warn({ jobId, err: err.message }, 'sendVideo refused: sending as a document');
+        const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, [fitted.note, note].filter(Boolean).join(' ')) });
+        return { ...sent, note };
+      }
+    } finally {
+      if (fitted.path !== video.path) await rm(fitted.path, { force: true });
+    }
+  }
+
+  /** One post, retried on 429 (after retry_after) and 5xx/network errors; refusals become unrecoverable. */
+  private async send(job: JobRequest, jobId: string, target: TelegramTarget, what: Outgoing): Promise<Sent> {
+    const extra = {
+      caption: what.caption,
+      parse_mode: PARSE_MODE,
+      reply_markup: inlineKeyboard([{ action: 'reroll', jobId, label: '🔁 Regenerate' }])!,
+      ...(target.replyToMessageId ? { reply_parameters: replyParameters(target.replyToMessageId) } : {}),
+    };
+    try {
+      return await withBotApiRetry(
+        async () => {
+          const file = typeof what.file === 'string' ? what.file : what.file();
+          if (what.kind === 'document') {
+            const m = await this.telegram.sendDocument(target.chatId, file, extra);
+            return { kind: 'document', fileId: m.document.file_id, messageId: m.message_id };
+          }
+          const m = await this.telegram.sendVideo(target.chatId, file, {
+            ...extra,
+            supports_streaming: true,
+            ...(what.video ? { width: what.video.width, height: what.video.height, duration: Math.max(1, Math.round(what.video.durationS)) } : {}),
+          });
+          return { kind: 'video', fileId: m.video.file_id, messageId: m.message_id };
+        },
+        {
+          attempts: 6,
+          maxWaitMs: this.retryBudgetMs,
+          onRetry: (err, waitMs) => this.log.info({ jobId, waitMs, err: (err as Error).message }, `send${what.kind === 'video' ? 'Video' : 'Document'} failed: retrying`),
+        },
+      );
+    } catch (err) {
+      if (!(err instanceof TelegramError) || err.code >= 500 || err.code === 429) throw err; // transient: the job is retried
+      if (err.code === 413) throw new UnrecoverableError(`the clip is too large for Telegram (${err.description})`);
+      if (what.kind === 'video' && typeof what.file !== 'string' && err.code === 400 && !/chat|replied|caption|entities|markup|button/i.test(err.description)) {
+        throw new RefusedVideoError(err.description);
+      }
+      // Bot blocked, chat gone, bad file_id: retrying the job cannot help.
+      throw new UnrecoverableError(`Telegram refused the ${what.kind}: ${err.description}`);
+    }
+  }
+}
+
+interface Outgoing {
+  kind: 'video' | 'document';
+  /** A file_id (no upload) or a fresh stream per attempt. */
+  file: string | (() => { source: NodeJS.ReadableStream; filename: string });
+  caption: string;
+  video?: Pick<DeliverableVideo, 'width' | 'height' | 'durationS'>;
+}
+
+interface Sent {
+  kind: 'video' | 'document';
+  fileId: string;
+  messageId: number;
+  note?: string;
+}
+
+class RefusedVideoError extends Error {
+  override name = 'RefusedVideoError';
+}
+
+/**
+ * telegraf 4.16 serialises only a few object fields (reply_markup...) in multipart uploads and silently drops
+ * reply_parameters there; the Bot API takes every object field as a JSON string, so we send it as one.
+ */
+function replyParameters(messageId: number): ReplyParameters {
+  return JSON.stringify({ message_id: messageId, allow_sending_without_reply: true }) as unknown as ReplyParameters;
+}
+
+function statusRef(target: TelegramTarget): StatusMessageRef {
+  return { chatId: target.chatId, messageId: target.statusMessageId };
+}

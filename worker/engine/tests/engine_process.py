@@ -1,0 +1,96 @@
+"""Drive a real `python -m cogcast_engine` subprocess over its JSON-lines protocol, as the worker does."""
+
+import json
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+from pathlib import Path
+
+ENGINE_DIR = Path(__file__).resolve().parents[1]
+
+
+class EngineProcess:
+    def __init__(self, model_dir: Path, presets_file: Path, **env_overrides: str):
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(ENGINE_DIR), os.environ.get("PYTHONPATH")])),
+            "ENGINE_MODEL": str(model_dir),
+            "PRESETS_FILE": str(presets_file),
+            # Pinned here, so that ENGINE_* set in the caller's shell cannot change what a test means.
+            "ENGINE_DEVICE": "cpu",
+            "ENGINE_DTYPE": "auto",
+            "ENGINE_MEMORY_PROFILE": "auto",
+            "ENGINE_WARMUP": "1",
+            "ENGINE_COMPILE": "auto",
+            "ENGINE_LOG_LEVEL": "WARNING",
+            **env_overrides,
+        }
+        self.stderr = tempfile.TemporaryFile(mode="w+")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "cogcast_engine"],
+            cwd=ENGINE_DIR,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            text=True,
+            bufsize=1,
+        )
+        self.messages: queue.Queue[dict | None] = queue.Queue()
+        threading.Thread(target=self._read_stdout, daemon=True).start()
+
+    def _read_stdout(self) -> None:
+        for line in self.process.stdout:
+            # Every stdout line must be a protocol message: anything else would break the worker.
+            self.messages.put(json.loads(line))
+        self.messages.put(None)
+
+    def send(self, **message) -> None:
+        self.send_line(json.dumps(message))
+
+    def send_line(self, line: str) -> None:
+        self.process.stdin.write(line + "\n")
+        self.process.stdin.flush()
+
+    def next(self, timeout: float = 30) -> dict:
+        message = self.messages.get(timeout=timeout)
+        assert message is not None, f"engine closed stdout; stderr:\n{self.stderr_text()}"
+        return message
+
+    def until(self, type_: str, timeout: float = 60) -> list[dict]:
+        """Messages up to and including the first of `type_`."""
+        seen = []
+        while not seen or seen[-1]["type"] != type_:
+            seen.append(self.next(timeout))
+        return seen
+
+    def generate(self, job_id: str, output_dir: Path, prompt: str = "a red fox", preset: str = "tiny", seed: int = 1):
+        self.send(
+            type="generate",
+            job_id=job_id,
+            prompt=prompt,
+            negative_prompt="",
+            preset=preset,
+            seed=seed,
+            output_dir=str(output_dir),
+        )
+
+    def stderr_text(self) -> str:
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def wait(self, timeout: float = 30) -> int:
+        return self.process.wait(timeout)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            try:
+                self.send(type="shutdown")
+                self.process.wait(30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.process.kill()
+                self.process.wait()
+        self.stderr.close()

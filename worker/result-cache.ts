@@ -1,0 +1,57 @@
+// Stored results by request identity (model, preset, seed, prompt): an identical request reuses the clip.
+import { createHash } from 'node:crypto';
+import { access } from 'node:fs/promises';
+import type { Redis } from 'ioredis';
+import { type JobStats, jobStatsSchema } from '../src/core/stats.ts';
+import type { JobRequest } from '../src/queue/job-contract.ts';
+
+const KEEP_S = 7 * 24 * 3600;
+
+export interface CachedResult {
+  path: string;
+  bytes: number;
+  stats: JobStats;
+  receipts: Record<string, Record<string, unknown>>;
+}
+
+export function resultKey(model: string, request: Pick<JobRequest, 'preset' | 'seed' | 'prompt' | 'negativePrompt'>): string {
+  return createHash('sha256')
+    .update(JSON.stringify([model, request.preset, request.seed, request.prompt, request.negativePrompt]))
+    .digest('hex')
+    .slice(0, 32);
+}
+
+export class ResultCache {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  private key(id: string): string {
+    return `${this.prefix}:result:${id}`;
+  }
+
+  /** The stored result, if its MP4 is still on this host's disk. */
+  async get(id: string): Promise<CachedResult | null> {
+    const h = await this.redis.hgetall(this.key(id));
+    if (!h.path || !h.stats) return null;
+    try {
+      await access(h.path);
+    } catch {
+      return null;
+    }
+    const receipts: CachedResult['receipts'] = {};
+    for (const [field, value] of Object.entries(h)) {
+      if (field.startsWith('receipt:')) receipts[field.slice('receipt:'.length)] = JSON.parse(value) as Record<string, unknown>;
+    }
+    return { path: h.path, bytes: Number(h.bytes ?? 0), stats: jobStatsSchema.parse(JSON.parse(h.stats)), receipts };
+  }
+
+  async put(id: string, path: string, bytes: number, stats: JobStats): Promise<void> {
+    await this.redis.multi().hset(this.key(id), { path, bytes: String(bytes), stats: JSON.stringify(stats) }).expire(this.key(id), KEEP_S).exec();
+  }
+
+  async addReceipt(id: string, platform: string, receipt: Record<string, unknown>): Promise<void> {
+    await this.redis.hset(this.key(id), `receipt:${platform}`, JSON.stringify(receipt));
+  }
+}
