@@ -10,7 +10,7 @@ import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
-import { workerConnection } from '../../src/queue/redis.ts';
+import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { startVideoWorker } from '../../worker/video-worker.ts';
 import { CountingDelivery } from '../helpers/counting-delivery.ts';
 import { recordingContext } from '../helpers/recording-context.ts';
@@ -42,7 +42,7 @@ describe('ffmpeg failing', () => {
 
   test('a failed encode is retried and the video delivered once; a persistent failure tells the user and leaves no temp files', async () => {
     const services = createCommandServices(t.config);
-    const events = new QueueEvents(t.config.QUEUE_NAME, { connection: workerConnection(t.config.REDIS_URL) });
+    const events = new OwnedQueueEvents(t.config.QUEUE_NAME, t.config.REDIS_URL);
     const delivery = new CountingDelivery(t.config.OUTPUT_DIR);
     const worker = await startVideoWorker(t.config, { deliveries: [delivery] });
     try {

@@ -9,7 +9,7 @@ import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
 import { requestCancel } from '../../src/queue/job-cancellation.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
-import { workerConnection } from '../../src/queue/redis.ts';
+import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { CountingDelivery } from '../helpers/counting-delivery.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
@@ -28,7 +28,7 @@ describe('pipeline end to end with the tiny engine', () => {
     services = createCommandServices(t.config);
     delivery = new CountingDelivery(t.config.OUTPUT_DIR);
     worker = await startVideoWorker(t.config, { deliveries: [delivery] });
-    events = new QueueEvents(t.config.QUEUE_NAME, { connection: workerConnection(t.config.REDIS_URL) });
+    events = new OwnedQueueEvents(t.config.QUEUE_NAME, t.config.REDIS_URL);
     await events.waitUntilReady();
   });
   after(async () => {

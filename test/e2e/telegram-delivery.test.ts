@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import { type Job, QueueEvents, UnrecoverableError } from 'bullmq';
 import { formatStats } from '../../src/core/stats.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
-import { workerConnection } from '../../src/queue/redis.ts';
+import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { TelegramDelivery } from '../../worker/delivery/telegram-delivery.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { type StoredMessage, type TgMessage, tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
@@ -25,7 +25,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     h = await telegramHarness();
     const delivery = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, editIntervalMs: 50, workDir: h.t.tmp, retryBudgetMs: 20_000 });
     worker = await startVideoWorker(h.t.config, { deliveries: [delivery] });
-    events = new QueueEvents(h.t.config.QUEUE_NAME, { connection: workerConnection(h.t.config.REDIS_URL) });
+    events = new OwnedQueueEvents(h.t.config.QUEUE_NAME, h.t.config.REDIS_URL);
     await events.waitUntilReady();
     await h.startBot();
   });
@@ -126,8 +126,20 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   });
 
   test('cancel: a video queued behind a busy worker, then one that is generating; neither is posted', async () => {
+    // The tiny engine finishes 12 steps in well under a second: it is paused (SIGSTOP) at its first step so
+    // that the job is surely still generating when the button is pressed, and resumed once it was pressed.
+    const paused = new Promise<void>((resolve) => {
+      const onProgress = ({ data }: { data: unknown }) => {
+        if ((data as { stage?: string }).stage !== 'generating') return;
+        events.off('progress', onProgress);
+        worker.engine.kill('SIGSTOP');
+        resolve();
+      };
+      events.on('progress', onProgress);
+    });
     const slow = h.say(ALICE, '/gen a slow sunrise over hills | preset=tiny-slow seed=8');
     const slowStatus = await h.answerTo(slow);
+    await paused;
     await h.waitForText(slowStatus, /^🎨 Generating/);
 
     const quick = h.say(BOB, '/gen a quick sunset | seed=9');
@@ -140,7 +152,9 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
 
     const slowJob = (await h.jobs()).find((j) => j.seed === 8)!;
     assert.equal(await h.services.queue.queue.getJobState(slowJob.requestId), 'active', 'still generating when cancelled');
-    h.server.pressButton({ chatId: ALICE.id, messageId: slowStatus.messageId, from: ALICE, data: `cancel:${slowJob.requestId}` });
+    const press = h.server.pressButton({ chatId: ALICE.id, messageId: slowStatus.messageId, from: ALICE, data: `cancel:${slowJob.requestId}` });
+    await h.server.waitForCall('answerCallbackQuery', (c) => String(c.params.callback_query_id) === press.id);
+    worker.engine.kill('SIGCONT');
     await h.waitForText(slowStatus, /^🚫 Cancelled\.$/, 20_000);
     const job = (await h.services.queue.queue.getJob(slowJob.requestId))!;
     await assert.rejects(job.waitUntilFinished(events, 30_000), /cancel/);
@@ -164,7 +178,12 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     const later = h.server.calls.slice(from).filter((c) => Number(c.params.chat_id) === BOB.id);
     const edits = later.filter((c) => c.method === 'editMessageText');
     assert.deepEqual(edits.slice(0, 2).map((c) => c.status), [429, 429]);
-    for (let i = 0; i < 2; i++) assert.ok(edits[i + 1]!.at - edits[i]!.at >= 950, `edit ${i + 2} waited for retry_after`);
+    // The bot (queue position) and the worker (progress) edit through their own clients: each must hold back
+    // after a 429, so no edit succeeds in this chat until retry_after has passed since every earlier 429.
+    const refusedAt = edits.filter((c) => c.status === 429).map((c) => c.at);
+    for (const ok of edits.filter((c) => c.status === 200)) {
+      for (const at of refusedAt.filter((t) => t < ok.at)) assert.ok(ok.at - at >= 950, `an edit landed ${ok.at - at} ms after a 429 with retry_after 1`);
+    }
     const sends = later.filter((c) => c.method === 'sendVideo');
     assert.deepEqual(sends.map((c) => c.status), [429, 200]);
     assert.ok(sends[1]!.at - sends[0]!.at >= 950, 'sendVideo waited for retry_after');

@@ -10,7 +10,7 @@ import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
 import { jobResultSchema } from '../../src/queue/job-contract.ts';
-import { workerConnection } from '../../src/queue/redis.ts';
+import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { startVideoWorker } from '../../worker/video-worker.ts';
 import { CountingDelivery } from '../helpers/counting-delivery.ts';
 import { recordingContext } from '../helpers/recording-context.ts';
@@ -44,7 +44,7 @@ describe('worker process killed mid-job', () => {
 
   test('the stalled job is taken by another worker and delivered exactly once', async () => {
     const services = createCommandServices(t.config);
-    const events = new QueueEvents(t.config.QUEUE_NAME, { connection: workerConnection(t.config.REDIS_URL) });
+    const events = new OwnedQueueEvents(t.config.QUEUE_NAME, t.config.REDIS_URL);
     const child = spawnWorkerProcess(t.config, { WORKER_LOCK_DURATION_MS: '3000', WORKER_STALLED_INTERVAL_MS: '1000', WORKER_ID: 'doomed' });
     let survivor: Awaited<ReturnType<typeof startVideoWorker>> | null = null;
     try {
@@ -93,7 +93,7 @@ describe('disk for temporary frames full', () => {
   test('the job fails with a clear "disk is full" reason and nothing half-written is left', { skip: mounted ? false : 'cannot mount a small tmpfs here (needs root)' }, async () => {
     const config = { ...t.config, WORK_DIR: small };
     const services = createCommandServices(config);
-    const events = new QueueEvents(config.QUEUE_NAME, { connection: workerConnection(config.REDIS_URL) });
+    const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
     const delivery = new CountingDelivery(config.OUTPUT_DIR);
     const worker = await startVideoWorker(config, { deliveries: [delivery] });
     try {

@@ -2,7 +2,6 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { QueueEvents } from 'bullmq';
 import { env } from '../../../config/env.ts';
 import { queueVideo } from '../../../commands/video.ts';
 import { createCommandServices } from '../../app-services.ts';
@@ -10,7 +9,7 @@ import type { ChatContext } from '../../core/chat-context.ts';
 import { UserFacingError } from '../../core/errors.ts';
 import { formatStats } from '../../core/stats.ts';
 import { jobProgressSchema, jobResultSchema } from '../../queue/job-contract.ts';
-import { workerConnection } from '../../queue/redis.ts';
+import { OwnedQueueEvents } from '../../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../../worker/video-worker.ts';
 
 const USAGE = 'usage: npm run video -- --prompt "a red fox in the snow" [--preset draft] [--seed 42] [--negative "..."] [--out clip.mp4] [--no-worker]';
@@ -42,7 +41,7 @@ if (args.help) {
 const config = env();
 const services = createCommandServices(config);
 const out = resolve(args.out ?? `cogcast-${Date.now()}.mp4`);
-const events = new QueueEvents(config.QUEUE_NAME, { connection: workerConnection(config.REDIS_URL) });
+const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
 let embedded: RunningWorker | null = null;
 let exitCode = 0;
 

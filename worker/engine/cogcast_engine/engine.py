@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import torch
 
+from .cfg_parallel import CfgParallel
 from .envs import EngineConfig
 from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom
 from .gpu_monitor import GpuMonitor, UtilizationSampler
@@ -49,6 +50,7 @@ class Engine:
         self.presets = presets
         self.loaded: LoadedPipeline | None = None
         self.monitor: GpuMonitor | None = None
+        self.cfg_parallel: CfgParallel | None = None  # ENGINE_CFG_PARALLEL: this process is rank 0 of two
         self._jobs: queue.Queue[GenerateRequest | None] = queue.Queue()
         self._lock = threading.Lock()  # guards the two fields below, shared with the reader thread
         self._current: GenerateRequest | None = None
@@ -60,7 +62,11 @@ class Engine:
     def start(self, loaded: LoadedPipeline | None = None) -> None:
         """Load the model (or take `loaded`, prepared by the caller: the benchmark), warm up, then send `ready`."""
         self.writer.send(Status(state="loading"))
+        if self.config.cfg_parallel:  # rank 1 starts now and loads its copy of the model while this one loads
+            self.cfg_parallel = CfgParallel.spawn(self.config)
         self.loaded = loaded if loaded is not None else load_pipeline(self.config)
+        if self.cfg_parallel is not None:
+            self.cfg_parallel.join(self.loaded)
         self.monitor = GpuMonitor(self.loaded.device)
         warmup_seconds = self.warm_up() if self.config.warmup else {}
         # Every graph serving needs was built by the warm-up: from here on, any new one is a recompile.
@@ -93,14 +99,14 @@ class Engine:
             self.writer.send(Status(state="warming", preset=preset.name))
             start = time.perf_counter()
             try:
-                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS)
+                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel)
             except Exception:
                 # A compiled graph that cannot build (no Triton toolchain, say) must not keep the GPU idle.
                 if not (self.loaded.tuning.compiled and self.config.compile == "auto"):
                     raise
                 logger.exception("warm-up with torch.compile failed; falling back to eager")
                 fall_back_to_eager(self.loaded.pipe, self.loaded.tuning)
-                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS)
+                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel)
             warmup_seconds[preset.name] = round(time.perf_counter() - start, 3)
             warmed.add(preset.warmup_key)
         self._release_memory()
@@ -114,6 +120,8 @@ class Engine:
         reader.start()
         while (request := self._jobs.get()) is not None:
             self._run_job(request)
+        if self.cfg_parallel is not None:
+            self.cfg_parallel.close()
 
     def _read_requests(self, stdin: BinaryIO) -> None:
         # A thread of its own, so that cancel and stats are read while a job denoises.
@@ -188,6 +196,7 @@ class Engine:
                     request.seed,
                     on_step=lambda step, steps: self.writer.send(Progress(job_id=job_id, step=step, steps=steps)),
                     should_cancel=self._cancel.is_set,
+                    cfg_parallel=self.cfg_parallel,
                 )
             # 3. Hand the frames over as raw rgb24
             frames_path = write_frames(Path(request.output_dir), output.frames.tobytes())

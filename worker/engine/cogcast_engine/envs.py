@@ -17,6 +17,7 @@ ENV_VARS: dict[str, tuple[str, str]] = {
     "ENGINE_COMPILE": ("auto", "auto, 1, 0: torch.compile the transformer (cuda only)"),
     "ENGINE_COMPILE_CACHE_DIR": ("var/compile-cache", "torch.compile's on-disk cache: restarts reuse compiled kernels"),
     "ENGINE_LOG_LEVEL": ("WARNING", "python logging level of the stderr log"),
+    "ENGINE_CFG_PARALLEL": ("0", "1: each clip's guidance halves on two GPUs (this one and the next), see cfg_parallel.py"),
 }
 
 DTYPES = ("auto", "float16", "bfloat16", "float32")
@@ -35,6 +36,7 @@ class EngineConfig:
     compile: str
     log_level: str
     compile_cache_dir: Path = Path(ENV_VARS["ENGINE_COMPILE_CACHE_DIR"][0])
+    cfg_parallel: bool = False
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] = os.environ) -> "EngineConfig":
@@ -52,6 +54,7 @@ class EngineConfig:
             compile=get("ENGINE_COMPILE").lower(),
             log_level=get("ENGINE_LOG_LEVEL").upper(),
             compile_cache_dir=Path(get("ENGINE_COMPILE_CACHE_DIR")),
+            cfg_parallel=_parse_flag("ENGINE_CFG_PARALLEL", get("ENGINE_CFG_PARALLEL")),
         )
         config.check_inputs()
         return config

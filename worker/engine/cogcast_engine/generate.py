@@ -5,6 +5,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -12,6 +13,9 @@ import torch
 from .pipeline_loader import LoadedPipeline
 from .presets import Preset
 from .step_cache import step_cache
+
+if TYPE_CHECKING:
+    from .cfg_parallel import CfgParallel
 
 logger = logging.getLogger(__name__)
 
@@ -94,19 +98,26 @@ def generate(
     steps: int | None = None,
     on_step: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
+    cfg_parallel: "CfgParallel | None" = None,
 ) -> GenerationOutput:
     """Generate `preset.frames` frames for `prompt`; `steps` overrides the preset's (warm-up uses few).
 
     `on_step(step, steps)` is called after each denoising step (1-based); when `should_cancel()` turns true,
     JobCancelled is raised at the next step boundary. CUDA OOM surfaces as OutOfMemory naming the stage.
+    With `cfg_parallel`, both ranks make this same call and cancel together; the follower's output has no frames.
     """
     check_inputs(preset, prompt, negative_prompt, seed, steps)
     # The whole job runs on the attention kernel chosen at start-up (the compiled graphs were traced with it).
-    with loaded.tuning.attention():
-        return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel)
+    if cfg_parallel is None:
+        with loaded.tuning.attention():
+            return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel)
+    with loaded.tuning.attention(), cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel) as job:
+        return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes)
 
 
-def _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel) -> GenerationOutput:
+def _generate(
+    loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, decode: bool = True
+) -> GenerationOutput:
     pipe, device = loaded.pipe, loaded.device
     steps = steps or preset.steps
     do_classifier_free_guidance = preset.guidance > 1.0
@@ -162,6 +173,8 @@ def _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, sho
             pipe.maybe_free_model_hooks()  # what __call__ would have done had it returned
             raise
     del prompt_embeds, negative_prompt_embeds
+    if not decode:  # CFG parallelism's follower: the leader decodes the same latents
+        return GenerationOutput(frames=np.empty(0, np.uint8), seconds=clock.seconds, step_seconds=step_seconds)
 
     # 3. Decode the latents to uint8 frames on the host
     with clock.stage("vae_decode", oom_message="CUDA out of memory in vae_decode (even with tiling)"):
