@@ -50,6 +50,7 @@ export const ENV_REGISTRY = {
   ENGINE_DTYPE: v(z.enum(['auto', 'float16', 'bfloat16', 'float32']), 'auto', 'auto = float16 on GPU, float32 on CPU'),
   ENGINE_MEMORY_PROFILE: v(z.enum(['auto', 'resident', 'lowvram']), 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
   ENGINE_COMPILE: v(z.enum(['auto', '0', '1']), 'auto', 'torch.compile the transformer (auto = on GPU only)'),
+  ENGINE_COMPILE_CACHE_DIR: v(z.string().min(1), 'var/compile-cache', "torch.compile's on-disk cache: a restarted engine reuses the compiled kernels"),
   ENGINE_WARMUP: v(flag, '1', 'Run every preset once when the engine starts'),
   ENGINE_LOG_LEVEL: v(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'WARNING', 'Python logging level of the engine'),
   ENGINE_START_TIMEOUT_S: v(positiveInt, '900', 'Longest wait for the engine to load and warm up'),

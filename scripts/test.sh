@@ -9,6 +9,14 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 50); do redis-cli ping >/dev/null 2>&1 && break; sleep 0.1; done
 fi
 
+# Headless Chromium (Debian's package) for the dashboard's real-browser check; that one test skips without it.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "cogcast test: installing chromium (apt-get) for the dashboard browser test" >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 \
+    || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1; } \
+    || echo "cogcast test: chromium could not be installed; the browser check will be skipped" >&2
+fi
+
 export COGCAST_TINY_MODEL="${COGCAST_TINY_MODEL:-$PWD/var/fixtures/tiny-cogvideox}"
 .venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_MODEL"
 

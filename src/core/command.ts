@@ -33,6 +33,15 @@ export function userKey(ctx: ChatContext): string {
   return `${ctx.user.platform}:${ctx.user.id}`;
 }
 
+// ioredis may still read 'ready' for a moment after Redis died (the socket's close is handled a tick later).
+const CONNECTION_ERROR = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/;
+
+function redisUnavailable(redis: Pick<Redis, 'status'>, err: unknown): boolean {
+  if (redis.status !== 'ready') return true;
+  const e = err as { name?: string; code?: string; message?: string } | null;
+  return e?.name === 'MaxRetriesPerRequestError' || CONNECTION_ERROR.test(`${e?.code ?? ''} ${e?.message ?? ''}`);
+}
+
 /** Runs a command; any failure becomes one clear, private reply and never escapes to the adapter. */
 export async function dispatch<I>(command: Command<I>, ctx: ChatContext, input: I, services: CommandServices): Promise<void> {
   try {
@@ -43,7 +52,7 @@ export async function dispatch<I>(command: Command<I>, ctx: ChatContext, input: 
     let text: string;
     if (err instanceof UserFacingError) {
       text = err.message;
-    } else if (services.redis.status !== 'ready') {
+    } else if (redisUnavailable(services.redis, err)) {
       text = renderUserMessage('queue_unavailable');
       services.log('warn', 'command failed: Redis unavailable', { command: command.name, error: String(err) });
     } else {
