@@ -1,0 +1,62 @@
+// `npm run video`: the way to try cogcast without chat tokens, as a user runs it (its own process, the
+// embedded worker, the tiny engine), writing a playable MP4 and printing the stats.
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { after, describe, test } from 'node:test';
+import { probeVideo } from '../helpers/ffprobe.ts';
+import { envFor } from '../helpers/worker-process.ts';
+import { REPO_ROOT, testConfig } from '../helpers/test-config.ts';
+
+const run = promisify(execFile);
+
+interface CliRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function videoCli(env: NodeJS.ProcessEnv, ...args: string[]): Promise<CliRun> {
+  try {
+    const { stdout, stderr } = await run('npm', ['run', '--silent', 'video', '--', ...args], { cwd: REPO_ROOT, env, timeout: 180_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof e.code === 'number' ? e.code : -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
+  }
+}
+
+describe('npm run video (CLI adapter)', () => {
+  const t = testConfig();
+  const env = envFor(t.config);
+  after(() => t.cleanup());
+
+  test('writes a playable H.264 MP4 of the preset shape and prints the stats with the seed', async () => {
+    const out = join(t.tmp, 'fox.mp4');
+    const { code, stdout, stderr } = await videoCli(env, '--prompt', 'a red fox in the snow', '--seed', '42', '--out', out);
+    assert.equal(code, 0, stderr);
+    assert.ok(existsSync(out), `no MP4 at ${out}: ${stderr}`);
+    const video = await probeVideo(out);
+    assert.deepEqual(
+      { codec: video.codec, width: video.width, height: video.height, pixFmt: video.pixFmt, frames: video.frames, fps: video.fps },
+      { codec: 'h264', width: 64, height: 32, pixFmt: 'yuv420p', frames: 9, fps: 8 },
+    );
+    assert.match(stdout, /seed 42/);
+    assert.match(stdout, /text [\d.]+ s · denoise [\d.]+ s .*\n.*VAE [\d.]+ s · MP4 [\d.]+ s.*\nend to end [\d.]+ s/);
+    assert.match(stdout, new RegExp(`wrote ${out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    assert.match(stderr, /Queued/);
+  });
+
+  test('bad input: a clear message, exit code 1, nothing written', async () => {
+    const out = join(t.tmp, 'never.mp4');
+    const empty = await videoCli(env, '--prompt', '   ', '--out', out);
+    assert.equal(empty.code, 1);
+    assert.match(empty.stderr, /prompt/i);
+    const unknown = await videoCli(env, '--prompt', 'a boat', '--preset', 'ultra', '--out', out);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /Unknown preset "ultra". Choose one of: tiny, tiny-slow/);
+    assert.equal(existsSync(out), false);
+  });
+});
