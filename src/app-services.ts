@@ -7,23 +7,13 @@ import { UserQuota } from './core/quota.ts';
 import { RateLimiter } from './core/rate-limit.ts';
 import { logger } from './core/log.ts';
 import { commandConnection } from './queue/redis.ts';
-import { VideoQueue } from './queue/video-queue.ts';
+import { videoQueueFromConfig } from './queue/video-queue.ts';
 
 export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
   const presets = loadPresets(config.PRESETS_FILE);
   const redis = commandConnection(config.REDIS_URL);
   redis.on('error', () => undefined); // reported through command replies and /gpu status, not as a crash
-  const queue = new VideoQueue({
-    connection: redis,
-    name: config.QUEUE_NAME,
-    presets,
-    attempts: config.JOB_ATTEMPTS,
-    backoffMs: config.JOB_BACKOFF_MS,
-    keepCompleted: config.KEEP_COMPLETED_JOBS,
-    keepFailed: config.KEEP_FAILED_JOBS,
-    maxWaiting: config.QUEUE_MAX_WAITING,
-    defaultSecondsPerStep: config.ETA_DEFAULT_SECONDS_PER_STEP,
-  });
+  const queue = videoQueueFromConfig(config, redis, presets);
   const quota = new UserQuota(
     redis,
     queue.key(),

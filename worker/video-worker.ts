@@ -10,7 +10,7 @@ import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
-import { VideoQueue } from '../src/queue/video-queue.ts';
+import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
 import { type Delivery, DeliveryRouter } from './delivery/delivery.ts';
 import { DeliveryMarker } from './delivery/delivery-marker.ts';
 import { LocalFileDelivery } from './delivery/local-file-delivery.ts';
@@ -55,17 +55,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const subscriber = workerConnection(config.REDIS_URL);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
   const jobConnection = workerConnection(config.REDIS_URL);
-  const queue = new VideoQueue({
-    connection: redis,
-    name: config.QUEUE_NAME,
-    presets,
-    attempts: config.JOB_ATTEMPTS,
-    backoffMs: config.JOB_BACKOFF_MS,
-    keepCompleted: config.KEEP_COMPLETED_JOBS,
-    keepFailed: config.KEEP_FAILED_JOBS,
-    maxWaiting: config.QUEUE_MAX_WAITING,
-    defaultSecondsPerStep: config.ETA_DEFAULT_SECONDS_PER_STEP,
-  });
+  const queue = videoQueueFromConfig(config, redis, presets);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,

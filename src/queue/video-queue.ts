@@ -1,6 +1,7 @@
 // The BullMQ queue of video jobs as the command layer sees it: enqueue, position, ETA, counts, cancel.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { Env } from '../../config/env.ts';
 import type { Preset, PresetBook } from '../../config/presets.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { JOB_NAME, type JobRequest } from './job-contract.ts';
@@ -17,6 +18,21 @@ export interface VideoQueueOptions {
   keepFailed: number;
   maxWaiting: number;
   defaultSecondsPerStep: number;
+}
+
+/** The queue as configured: the same options in the bot and the worker, so both agree on retries and retention. */
+export function videoQueueFromConfig(config: Env, connection: Redis, presets: PresetBook): VideoQueue {
+  return new VideoQueue({
+    connection,
+    name: config.QUEUE_NAME,
+    presets,
+    attempts: config.JOB_ATTEMPTS,
+    backoffMs: config.JOB_BACKOFF_MS,
+    keepCompleted: config.KEEP_COMPLETED_JOBS,
+    keepFailed: config.KEEP_FAILED_JOBS,
+    maxWaiting: config.QUEUE_MAX_WAITING,
+    defaultSecondsPerStep: config.ETA_DEFAULT_SECONDS_PER_STEP,
+  });
 }
 
 export interface Enqueued {
