@@ -111,12 +111,13 @@ class CfgJob:
     def should_cancel(self) -> bool:
         # A collective: both ranks ask at the same points (before step 1, after each step) and get the same answer.
         wants = self.own_should_cancel is not None and self.own_should_cancel()
+        agreed = self.group.agree(wants)
         self.agreements += 1
-        return self.group.agree(wants)
+        return agreed
 
     @property
-    def in_lockstep(self) -> bool:
-        """True once every collective of the call is behind us (the pre-check and one per step)."""
+    def collectives_done(self) -> bool:
+        """True once every collective of the call is behind us (the pre-check and one per step): decoding is not."""
         return self.agreements >= self.steps + 1
 
 
@@ -170,10 +171,10 @@ class CfgParallel:
         """Both ranks, model loaded: form the process group and split the transformer's guidance batch."""
         if self.device.type == "cuda":
             torch.cuda.set_device(self.device)
-        if self._store is not None:
-            dist.init_process_group(self.backend, store=self._store, rank=self.rank, world_size=WORLD_SIZE, timeout=TIMEOUT)
-        else:  # the follower: MASTER_ADDR/MASTER_PORT from the leader
-            dist.init_process_group(self.backend, init_method="env://", rank=self.rank, world_size=WORLD_SIZE, timeout=TIMEOUT)
+        if self._store is None:  # the follower: a client of the leader's store (MASTER_ADDR/MASTER_PORT)
+            address, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
+            self._store = dist.TCPStore(address, port, WORLD_SIZE, is_master=False, timeout=TIMEOUT)
+        dist.init_process_group(self.backend, store=self._store, rank=self.rank, world_size=WORLD_SIZE, timeout=TIMEOUT)
         self._hooks = split_guidance(loaded.pipe.transformer, self.rank)
         peer = second_device(self.device) if self.rank == LEADER else self.device
         loaded.tuning.notes.append(f"cfg-parallel: guidance halves on 2 ranks ({self.backend}, rank 1 on {peer})")
@@ -205,7 +206,7 @@ class CfgParallel:
         except JobCancelled:
             raise  # agreed by both ranks: they stay in step
         except BaseException:
-            if not job.in_lockstep:  # the other rank waits in a collective this one will never join
+            if not job.collectives_done:  # the other rank waits in a collective this one will never join
                 self.abandon()
             raise
 
@@ -213,7 +214,7 @@ class CfgParallel:
 
     def abandon(self) -> None:
         """The ranks are out of step: stop the follower shortly (once the job's error is out); the engine then exits."""
-        logger.error("CFG-parallel ranks out of step after a failure: stopping rank 1; the engine will exit")
+        logger.error("CFG-parallel rank %d failed mid-job: the ranks are out of step, the engine exits", self.rank)
         if self.rank == LEADER:
             threading.Timer(ABANDON_GRACE_S, self.follower.kill).start()
 

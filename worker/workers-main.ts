@@ -1,0 +1,33 @@
+// Entry point of every GPU worker of a host in one process (`npm run workers`): one per GPU, SIGTERM stops them all.
+import { env } from '../config/env.ts';
+import { configureLogs, logger } from '../src/core/log.ts';
+import { startProcessOps } from '../src/ops/process-ops.ts';
+import { configuredDeliveries } from './delivery/configured-deliveries.ts';
+import { listGpus, planGpuSlots, startGpuWorkers } from './gpu-workers.ts';
+
+const log = logger('workers-main');
+const config = env();
+configureLogs(config);
+try {
+  const plan = planGpuSlots(config.WORKER_GPUS, { visible: process.env.CUDA_VISIBLE_DEVICES, listed: await listGpus(), cfgParallel: config.ENGINE_CFG_PARALLEL === '1' });
+  if (plan.unused.length > 0) log.warn({ unused: plan.unused }, 'GPUs left idle: a CFG-parallel engine takes two');
+  const fleet = await startGpuWorkers(config, { deliveries: await configuredDeliveries(config) }, plan);
+  log.info({ workers: fleet.workers.map((w) => w.id), queue: config.QUEUE_NAME }, 'workers taking jobs');
+  // One /metrics + /healthz for the process: healthy while every engine serves.
+  const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: fleet.workers[0]!.queue, engine: fleet.health, log });
+  const shutdown = (signal: string) => {
+    log.info({ signal }, 'shutting down: every worker finishes its current job first');
+    fleet.close().then(
+      () => ops.close().finally(() => process.exit(0)),
+      (err: Error) => {
+        log.error({ err: err.message }, 'unclean shutdown');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+} catch (err) {
+  process.stderr.write(`cogcast workers: cannot start: ${(err as Error).message}\n`);
+  process.exit(1);
+}
