@@ -31,7 +31,7 @@ class EngineProcess:
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "cogcast_engine"],
             cwd=ENGINE_DIR,
-            env={**os.environ, **MULTI_GPU_ENV, "PYTHONPATH": str(ENGINE_DIR), **env},
+            env={**os.environ, **MULTI_GPU_ENV, "PYTHONPATH": os.pathsep.join(filter(None, [str(ENGINE_DIR), os.environ.get("PYTHONPATH")])), **env},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,

@@ -8,9 +8,17 @@ const positiveNumber = z.coerce.number().positive();
 const ratio = z.coerce.number().min(0).max(1);
 const port = z.coerce.number().int().min(0).max(65535);
 const flag = z.enum(['0', '1', 'true', 'false']).transform((v) => v === '1' || v === 'true');
+// A token pasted with spaces (or only spaces) would be tried against the API and fail far from its cause.
+const token = z.string().refine((s) => s === '' || (s.trim() === s && s.length > 0), 'a token without spaces around it (or empty: that platform off)');
 const idList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0));
+// `auto`, or one entry per worker, comma-separated: a GPU id, or GPU ids joined by `+` for a CFG-parallel engine.
+const gpuPlan = z
+  .string()
+  .transform((s) => s.replace(/\s+/g, ''))
+  .pipe(z.string().regex(/^(auto|[\w-]+(\+[\w-]+)*(,[\w-]+(\+[\w-]+)*)*)$/, 'auto, or GPU ids such as 0,1 (one worker each) or 0+1,2+3 (two GPUs per worker)'))
+  .transform((s): 'auto' | string[] => (s === 'auto' ? 'auto' : s.split(',')));
 
 interface EnvVar<S extends z.ZodType = z.ZodType> {
   default: string;
@@ -53,6 +61,7 @@ export const ENV_REGISTRY = {
   ENGINE_COMPILE_CACHE_DIR: v(z.string().min(1), 'var/compile-cache', "torch.compile's on-disk cache: a restarted engine reuses the compiled kernels"),
   ENGINE_WARMUP: v(flag, '1', 'Run every preset once when the engine starts'),
   ENGINE_LOG_LEVEL: v(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'WARNING', 'Python logging level of the engine'),
+  ENGINE_CFG_PARALLEL: v(z.enum(['0', '1']), '0', '1 = each engine spreads every clip over two GPUs, the conditional and unconditional halves of guidance in parallel; needs two visible GPUs per engine'),
   ENGINE_START_TIMEOUT_S: v(positiveInt, '900', 'Longest wait for the engine to load and warm up'),
   ENGINE_STEP_TIMEOUT_S: v(positiveInt, '120', 'Longest silence from a busy engine before it counts as hung and is restarted'),
   WORK_DIR: v(z.string().min(1), 'var/work', 'Temporary frames and MP4s, one folder per job, removed after the job'),
@@ -64,6 +73,7 @@ export const ENV_REGISTRY = {
   WORKER_LOCK_DURATION_MS: v(positiveInt, '30000', 'BullMQ job lock; a worker silent this long (dead) loses its job to another'),
   WORKER_STALLED_INTERVAL_MS: v(positiveInt, '30000', 'How often a worker looks for jobs whose worker died'),
   WORKER_ID: v(z.string(), '', 'Name of this worker in stats and /gpu status (default: hostname-pid)'),
+  WORKER_GPUS: v(gpuPlan, 'auto', '`npm run workers`: one worker per GPU listed (nvidia-smi ids, e.g. 0,1; 0+1,2+3 with ENGINE_CFG_PARALLEL=1); auto = every GPU visible (paired with ENGINE_CFG_PARALLEL=1), or one CPU worker without GPUs'),
 
   HEARTBEAT_INTERVAL_MS: v(positiveInt, '5000', 'How often a worker writes its heartbeat to Redis; a heartbeat unrenewed for 3 intervals means the worker is dead'),
   GPU_UTIL_WARN_BELOW: v(ratio, '0.6', '/gpu status warns when GPU utilisation is below this fraction while a job denoises'),
@@ -79,13 +89,13 @@ export const ENV_REGISTRY = {
 
   ADMIN_IDS: v(idList, '', 'Platform-qualified admin ids allowed /gpu status, e.g. telegram:123,discord:456'),
 
-  DISCORD_TOKEN: v(z.string(), '', 'Discord bot token; when set, `npm start` runs the Discord bot and workers deliver to Discord', true),
+  DISCORD_TOKEN: v(token, '', 'Discord bot token; when set, `npm start` runs the Discord bot and workers deliver to Discord', true),
   DISCORD_API_BASE: v(z.url({ protocol: /^https?$/ }), 'https://discord.com/api', 'Discord REST base (discord.js `rest.api`), for REST proxies; the gateway URL is taken from its GET /gateway/bot'),
   DISCORD_GUILD_ID: v(z.string().regex(/^(\d{17,20})?$/), '', '`npm run discord:register` registers the commands in this guild only (instant); empty = globally'),
   DISCORD_ADMIN_IDS: v(idList, '', 'Comma-separated Discord user ids allowed /gpu status (besides `discord:<id>` entries of ADMIN_IDS)'),
   DISCORD_ADMIN_ROLE_IDS: v(idList, '', 'Comma-separated Discord role ids whose members may use /gpu status'),
 
-  TELEGRAM_BOT_TOKEN: v(z.string(), '', 'Telegram bot token from @BotFather; when set, `npm start` runs the Telegram bot and workers deliver to Telegram', true),
+  TELEGRAM_BOT_TOKEN: v(token, '', 'Telegram bot token from @BotFather; when set, `npm start` runs the Telegram bot and workers deliver to Telegram', true),
   TELEGRAM_ADMIN_IDS: v(idList, '', 'Comma-separated Telegram user ids allowed /gpu status (besides `telegram:<id>` entries of ADMIN_IDS)'),
   TELEGRAM_API_ROOT: v(z.url({ protocol: /^https?$/ }), 'https://api.telegram.org', 'Bot API server; a self-hosted telegram-bot-api server here also lifts the upload limit to 2000 MB'),
   TELEGRAM_WEBHOOK_URL: v(z.union([z.literal(''), z.url({ protocol: /^https$/ })]), '', 'Public HTTPS URL Telegram posts updates to (webhook mode); empty = long polling'),

@@ -2,8 +2,9 @@
 import { UserFacingError } from './errors.ts';
 
 // Control characters (except none: newlines become spaces) and invisible format characters (zero-width,
-// bidi overrides) are stripped: they break captions and hide words from the blocklist.
-const INVISIBLE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+// bidi overrides) are stripped: they break captions and hide words from the blocklist. So are lone surrogates
+// (half an emoji): not valid Unicode, so no chat API or text encoder takes them.
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Cs}\u2028\u2029]/gu;
 
 export function cleanPrompt(raw: string): string {
   return raw

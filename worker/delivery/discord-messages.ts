@@ -42,7 +42,8 @@ export function escapeMarkdown(text: string): string {
   return text.replace(/([\\*_~`|>[\]()#-])/g, '\\$1');
 }
 
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1)}…` : text);
+// Cut on a character boundary: half an emoji (a lone surrogate) is not valid text for the API.
+const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : text);
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
 export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean): RESTPatchAPIWebhookWithTokenMessageJSONBody {
