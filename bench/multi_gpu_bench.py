@@ -167,6 +167,7 @@ def summarize(results: dict) -> dict:
         "jobs_per_minute_one_engine": q1.get("jobs_per_minute"),
         "jobs_per_minute_two_engines": q2.get("jobs_per_minute"),
         "throughput_speedup": ratio(q2.get("jobs_per_minute"), q1.get("jobs_per_minute")),
+        "cfg_attention": ((results.get("ready") or {}).get("cfg") or {}).get("tuning", {}).get("notes"),
         "errors": sorted(results.get("errors", {})),
         "skipped": sorted(results.get("skipped", {})),
         "wall_s": round(time.perf_counter() - START, 1),
@@ -190,7 +191,7 @@ def main_run(args) -> int:
     work_dir = Path(tempfile.mkdtemp(prefix="cogcast-multi-gpu-"))
     args.model_dir = args.model_dir or (None if args.tiny else str(work_dir / "model"))
     results["config"] = {
-        "tiny": args.tiny, "jobs": args.jobs, "clips": args.clips, "compile": args.compile,
+        "tiny": args.tiny, "jobs": args.jobs, "clips": args.clips, "compile": args.compile, "parts": args.parts, "stagger": args.stagger,
         "gpus": gpu_names(), "env": MULTI_GPU_ENV, "deadline_s": args.deadline_s,
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "dispatcher": "no Node or Redis here: a Python dispatcher speaking the engine's JSON-lines protocol "
@@ -208,6 +209,21 @@ def main_run(args) -> int:
     return code
 
 
+def engine_alive(engine: EngineProcess) -> bool:
+    return engine.process.poll() is None
+
+
+def wait_ready(engines: dict, name: str, ready: dict, results, deadline) -> None:
+    engine = engines[name]
+    # cfg does what the others do (on half batches): past their time and a margin, it is stuck, not slow
+    timeout = deadline.left() if name != "cfg" else min(deadline.left(), 90 + 0.5 * (time.perf_counter() - START))
+    try:
+        ready[name] = engine.ready(timeout=max(10, timeout))
+    except EngineFailed as error:
+        results.setdefault("errors", {})[f"start_{name}"] = str(error)
+        engine.close(timeout=10)  # a half-started engine must not share the GPUs with what is measured
+
+
 def measure(args, results, engines: dict, work_dir: Path, deadline) -> None:
     from bench_tools import part
 
@@ -217,16 +233,17 @@ def measure(args, results, engines: dict, work_dir: Path, deadline) -> None:
     with part(results, "start"):
         model = prepare_model(args, results)
         presets, cache_dir = bench_presets(args, work_dir), work_dir / "compile-cache"
-        for name, gpus, cfg in (("gpu0", "0", False), ("gpu1", "1", False), ("cfg", "0,1", True)):
+        wanted = [("gpu0", "0", False), ("gpu1", "1", False), ("cfg", "0,1", True)]
+        if args.parts == ["latency"]:
+            wanted = [w for w in wanted if w[0] != "gpu1"]
+        for name, gpus, cfg in wanted:
             engines[name] = EngineProcess(name, engine_env(args, model, presets, cache_dir, gpus, cfg), work_dir)
+            if args.stagger:  # the next engine starts once this one is ready: no two warm-ups share a GPU
+                wait_ready(engines, name, ready, results, deadline)
         for name, engine in engines.items():
-            # cfg does what the others do (on half batches): past their time and a margin, it is stuck, not slow
-            timeout = deadline.left() if name != "cfg" else min(deadline.left(), 90 + 0.5 * (time.perf_counter() - START))
-            try:
-                ready[name] = engine.ready(timeout=max(10, timeout))
-            except EngineFailed as error:
-                results.setdefault("errors", {})[f"start_{name}"] = str(error)
-                engine.close(timeout=10)  # a half-started engine must not share the GPUs with what is measured
+            if name in ready or not engine_alive(engine):
+                continue
+            wait_ready(engines, name, ready, results, deadline)
     latency, throughput = {}, {}
     results.update(latency=latency, throughput=throughput)
     job_timeout = max(30, deadline.left())
@@ -247,6 +264,8 @@ def measure(args, results, engines: dict, work_dir: Path, deadline) -> None:
 
     # 3. (b) --jobs draft jobs through one engine, then the same jobs through two pulling from one queue
     jobs = [(QUEUE_PROMPTS[i % len(QUEUE_PROMPTS)], 1000 + i) for i in range(args.jobs)]
+    if "throughput" not in args.parts:
+        return
     with part(results, "throughput_one_engine", deadline, needs_s=0 if args.tiny else 11 * args.jobs) as ok:
         if ok and "gpu0" in ready:
             throughput["one_engine"] = run_queue([gpu0], jobs, "draft", work_dir, job_timeout)
@@ -278,6 +297,10 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default="", help="an existing diffusers-layout model (default: random weights)")
     parser.add_argument("--model-dir", default="", help="where to save (or reuse) the random-weights model")
     parser.add_argument("--deadline-s", type=float, default=400, help="skip later parts past this many seconds")
+    parser.add_argument("--parts", type=lambda v: v.split(","), default=["latency", "throughput"],
+                        help="comma list of latency,throughput (default both)")
+    parser.add_argument("--stagger", action="store_true",
+                        help="start the engines one after another (no warm-up, hence no attention timing, shares a GPU)")
     parser.add_argument("--keep", action="store_true", help="keep the work dir (frames, engine stderr, model)")
     parser.add_argument("--tiny", action="store_true", help="the tiny test pipeline on the CPU: checks this script")
     parser.add_argument("--part", choices=["main", "save-model"], default="main", help=argparse.SUPPRESS)

@@ -175,9 +175,19 @@ class CfgParallel:
             address, port = os.environ["MASTER_ADDR"], int(os.environ["MASTER_PORT"])
             self._store = dist.TCPStore(address, port, WORLD_SIZE, is_master=False, timeout=TIMEOUT)
         dist.init_process_group(self.backend, store=self._store, rank=self.rank, world_size=WORLD_SIZE, timeout=TIMEOUT)
+        # One attention kernel for both halves, the leader's: each rank timed the candidates on its own GPU, and a
+        # GPU busy with something else at that moment (another engine warming up) can make a slow kernel look
+        # fastest; the step waits for the slower rank, so the halves must not differ.
+        choice = [loaded.tuning.attention_backend]
+        dist.broadcast_object_list(choice, src=LEADER)
+        if choice[0] != loaded.tuning.attention_backend:
+            logger.info("rank %d: attention kernel %s (the leader's) instead of %s", self.rank, choice[0], loaded.tuning.attention_backend)
+            loaded.tuning.attention_backend = choice[0]
         self._hooks = split_guidance(loaded.pipe.transformer, self.rank)
         peer = second_device(self.device) if self.rank == LEADER else self.device
-        loaded.tuning.notes.append(f"cfg-parallel: guidance halves on 2 ranks ({self.backend}, rank 1 on {peer})")
+        loaded.tuning.notes.append(
+            f"cfg-parallel: guidance halves on 2 ranks ({self.backend}, rank 1 on {peer}, attention {choice[0]} on both)"
+        )
 
     # ---- per job ----
 

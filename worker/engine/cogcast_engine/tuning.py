@@ -8,7 +8,6 @@ Measured on an H100 with the full-size CogVideoX-2b (bench/engine_bench.py, READ
 import contextlib
 import logging
 import os
-import statistics
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -150,7 +149,7 @@ def pick_attention_backend(
         if not error <= ATTENTION_MAX_RELATIVE_ERROR:  # NaN fails too
             logger.warning("attention candidate %s disagrees with the others (relative error %.2e): not used", name, error)
             continue
-        timings[name] = round(statistics.median(times), 3)
+        timings[name] = round(min(times), 3)  # the best of the repeats: least disturbed by other work on the GPU
     if not timings:
         return "default", timings
     best = min(timings, key=timings.__getitem__)

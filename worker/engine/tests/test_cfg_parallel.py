@@ -1,8 +1,10 @@
 """CFG parallelism on CPU (gloo, two processes): the same frames and transformer output as one process, in lockstep."""
 
+import json
 import os
 import signal
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +138,30 @@ def test_split_transformer_forward_matches_the_whole_batch(model_dir, tmp_path):
         assert (gathered - whole).abs().max().item() <= FORWARD_MAX_ABS_DIFF, f"rank {rank}"
     # Each rank really computed only its half: its own half matches, and the halves are not interchangeable.
     assert (whole[0] - whole[1]).abs().max().item() > 100 * FORWARD_MAX_ABS_DIFF
+
+
+def rank_join(rank: int, port: int, out_dir: str) -> None:
+    from types import SimpleNamespace
+
+    from cogcast_engine.cfg_parallel import CfgParallel
+    from cogcast_engine.tuning import TuningReport
+
+    store = dist.TCPStore("127.0.0.1", port, 2, is_master=rank == 0, timeout=timedelta(seconds=60))
+    # Each rank timed the attention candidates on its own GPU and, say, came to a different answer.
+    loaded = SimpleNamespace(pipe=SimpleNamespace(transformer=torch.nn.Linear(2, 2)),
+                             tuning=TuningReport(attention_backend=("cudnn", "efficient")[rank]))
+    group = CfgParallel(rank, torch.device("cpu"), store=store)
+    group.join(loaded)
+    (Path(out_dir) / f"rank{rank}.json").write_text(json.dumps([loaded.tuning.attention_backend, loaded.tuning.notes]))
+    dist.destroy_process_group()
+
+
+def test_both_ranks_use_the_leaders_attention_kernel(tmp_path):
+    mp.spawn(rank_join, args=(free_port(), str(tmp_path)), nprocs=2, join=True)
+    for rank in (0, 1):
+        backend, notes = json.loads((tmp_path / f"rank{rank}.json").read_text())
+        assert backend == "cudnn", f"rank {rank} uses {backend}"
+        assert any("attention cudnn on both" in note for note in notes)
 
 
 # ---- the engine, rank 0 on the protocol and rank 1 its child ----
