@@ -67,7 +67,7 @@ export const ENV_REGISTRY = {
   WORK_DIR: v(z.string().min(1), 'var/work', 'Temporary frames and MP4s, one folder per job, removed after the job'),
   OUTPUT_DIR: v(z.string().min(1), 'var/videos', 'Finished MP4s: local-file delivery and the result cache'),
   MIN_FREE_DISK_MB: v(nonNegativeInt, '1024', 'Free space kept in WORK_DIR beyond what a job needs; below it jobs wait and retry'),
-  RESULT_RETENTION_HOURS: v(positiveNumber, '72', 'Stored clips older than this are deleted by the janitor'),
+  RESULT_RETENTION_HOURS: v(positiveNumber, '72', 'Stored clips older than this are deleted by the janitor (and identical requests no longer reuse them)'),
   OUTPUT_MAX_MB: v(positiveInt, '20480', 'Size cap of OUTPUT_DIR; the oldest clips are deleted first'),
   JANITOR_INTERVAL_S: v(positiveInt, '600', 'How often the worker sweeps stale job folders and old clips'),
   WORKER_LOCK_DURATION_MS: v(positiveInt, '30000', 'BullMQ job lock; a worker silent this long (dead) loses its job to another'),

@@ -5,8 +5,6 @@ import type { Redis } from 'ioredis';
 import { type JobStats, jobStatsSchema } from '../src/core/stats.ts';
 import type { JobRequest } from '../src/queue/job-contract.ts';
 
-const KEEP_S = 7 * 24 * 3600;
-
 export interface CachedResult {
   path: string;
   bytes: number;
@@ -25,6 +23,8 @@ export class ResultCache {
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
+    /** As long as the clip itself is kept (RESULT_RETENTION_HOURS): an entry is useless once the janitor deleted its MP4. */
+    private readonly keepSeconds: number,
   ) {}
 
   private key(id: string): string {
@@ -48,7 +48,7 @@ export class ResultCache {
   }
 
   async put(id: string, path: string, bytes: number, stats: JobStats): Promise<void> {
-    await this.redis.multi().hset(this.key(id), { path, bytes: String(bytes), stats: JSON.stringify(stats) }).expire(this.key(id), KEEP_S).exec();
+    await this.redis.multi().hset(this.key(id), { path, bytes: String(bytes), stats: JSON.stringify(stats) }).expire(this.key(id), this.keepSeconds).exec();
   }
 
   async addReceipt(id: string, platform: string, receipt: Record<string, unknown>): Promise<void> {

@@ -99,7 +99,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       queue,
       router,
       marker: new DeliveryMarker(redis, prefix),
-      cache: new ResultCache(redis, prefix),
+      cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600)),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),
       model: config.ENGINE_MODEL,
       workDir: resolve(config.WORK_DIR),

@@ -5,7 +5,9 @@ import type { Redis } from 'ioredis';
 
 export type Claim = { kind: 'claimed'; token: string } | { kind: 'delivered'; record: Record<string, unknown> } | { kind: 'busy' };
 
-const KEEP_DELIVERED_S = 7 * 24 * 3600;
+// Long past any re-run of the job (its retries and a stalled takeover take minutes to hours), and bounded: one
+// key per delivered job, gone a day later.
+const KEEP_DELIVERED_S = 24 * 3600;
 
 // Deletes the claim only if it is still ours, so a slow attempt never frees another attempt's claim.
 const RELEASE_IF_OURS = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
@@ -38,7 +40,7 @@ export class DeliveryMarker {
     return record ? { kind: 'delivered', record } : { kind: 'busy' };
   }
 
-  /** Posting succeeded: the marker becomes permanent (for a week) and holds `record` (the job's result). */
+  /** Posting succeeded: the marker stays (for a day) and holds `record` (the job's result). */
   async confirm(requestId: string, record: Record<string, unknown>): Promise<void> {
     await this.redis.set(this.key(requestId), JSON.stringify(record), 'EX', KEEP_DELIVERED_S);
   }
