@@ -15,6 +15,18 @@ export function cleanPrompt(raw: string): string {
     .trim();
 }
 
+/**
+ * A person's text repeated in an error reply (an unknown preset, an option not understood): cleaned like a prompt
+ * and cut to `max` characters with an ellipsis, so no paste, control or bidi character reaches any platform or terminal.
+ */
+export function echoInput(raw: string, max: number): string {
+  // Only the head can be shown: clean a bounded slice so a 100k-character paste costs nothing.
+  const head = raw.slice(0, max * 8);
+  const chars = [...cleanPrompt(head)];
+  if (chars.length <= max && head.length === raw.length) return chars.join('');
+  return `${chars.slice(0, max - 1).join('').trimEnd()}…`;
+}
+
 export interface Blocklist {
   matches(text: string): boolean;
 }

@@ -115,7 +115,9 @@ describe('telegram bot (no worker running)', () => {
       ['/gen *bold* _it_ [x](http://e.co) | style=`code`', 'I did not understand "style=`code`". Options look like preset=draft seed=42.'],
       ['/gen a fox | seed=-1', 'The seed must be a whole number from 0 to 4294967295.'],
       ['/gen a fox | seed=12abc', 'The seed must be a whole number from 0 to 4294967295.'],
-      [`/gen a fox | preset=${'&<'.repeat(5000)}`, /^Unknown preset "[&<]+…$/],
+      [`/gen a fox | preset=${'&<'.repeat(5000)}`, /^Unknown preset "[&<]{31}…"\. Choose one of: tiny, tiny-slow\.$/],
+      [`/gen a fox | preset=${'p'.repeat(100_000)}`, `Unknown preset "${'p'.repeat(31)}…". Choose one of: tiny, tiny-slow.`],
+      ['/gen a fox | preset=\u202eevil\u200b\u200d\u2060\u0007name\u202c', 'Unknown preset "evilname". Choose one of: tiny, tiny-slow.'],
     ];
     for (const [text, expected] of cases) {
       const answer = await h.answerTo(h.say(ALICE, text));

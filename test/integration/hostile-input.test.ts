@@ -125,6 +125,8 @@ describe('hostile command arguments', () => {
     if (reply.kind === 'error') {
       assert.equal(reply.private, true, shown);
       assert.ok(INPUT_ERRORS.has(codeOf(reply.text)), `${shown}: "${reply.text.slice(0, 200)}" is not an input error`);
+      assert.ok(reply.text.length <= 200, `${shown}: a ${reply.text.length}-character error repeats too much of the input`);
+      assert.ok(!INVISIBLE_OR_CONTROL.test(reply.text), `${shown}: control or invisible characters reached the error: ${JSON.stringify(reply.text)}`);
       assert.equal(ctx.targetsRequested, 0, `${shown}: nothing prepared for a refused request`);
     } else {
       assert.equal(reply.kind, 'accepted', shown);
@@ -173,7 +175,12 @@ describe('hostile command arguments', () => {
       [{ prompt: '🦊'.repeat(501) }, '🦊'.repeat(501), /^That prompt is too long \(501 characters\); the limit is 500\.$/],
       [{ prompt: 'a fox', negativePrompt: 'n'.repeat(100_000) }, `a fox | negative="${'n'.repeat(100_000)}"`, /too long \(100000 characters\)/],
       [{ prompt: 'a fox', seed: '9'.repeat(100_000) }, `a fox | seed=${'9'.repeat(100_000)}`, /^The seed must be a whole number/],
-      [{ prompt: 'a fox', preset: 'p'.repeat(100_000) }, `a fox | preset=${'p'.repeat(100_000)}`, /^Unknown preset "p+/],
+      [{ prompt: 'a fox', preset: 'p'.repeat(100_000) }, `a fox | preset=${'p'.repeat(100_000)}`, /^Unknown preset "p{31}…"\. Choose one of: tiny, tiny-slow\.$/],
+      [
+        { prompt: 'a fox', preset: '\u202eevil\u200b\u200d\u2060\u0000name\u202c' },
+        'a fox | preset=\u202eevil\u200b\u200d\u2060\u0000name\u202c',
+        /^Unknown preset "evilname"\. Choose one of: tiny, tiny-slow\.$/,
+      ],
       [{ prompt: 'so much g\u200bore' }, 'so much GO\u200dRE', /rephrase/],
     ];
     for (const [input, payload, expected] of cases) {
@@ -202,6 +209,19 @@ describe('hostile command arguments', () => {
     assert.equal(bars.job?.seed, 3);
     assert.equal(bars.job?.preset, 'tiny-slow');
     assertSane('bars', bars);
+
+    const quotedBar = await send('telegram', 'a fox | negative="a|b" seed=3');
+    assert.equal(quotedBar.reply.kind, 'accepted', quotedBar.reply.text);
+    assert.deepEqual([quotedBar.job?.prompt, quotedBar.job?.negativePrompt, quotedBar.job?.seed], ['a fox', 'a|b', 3], 'a bar inside quotes is part of the value');
+    assertSane('quoted bar', quotedBar);
+    const both = await send('telegram', 'cats | dogs | negative="x | y" preset=tiny-slow');
+    assert.deepEqual([both.job?.prompt, both.job?.negativePrompt, both.job?.preset], ['cats | dogs', 'x | y', 'tiny-slow']);
+    const stray = await send('telegram', 'a sign reading x="hi | negative="blur|noise"');
+    assert.deepEqual([stray.job?.prompt, stray.job?.negativePrompt], ['a sign reading x="hi', 'blur|noise'], 'a stray quote in the prompt hides no separator');
+    const unclosed = await send('telegram', 'a fox | negative="a|b seed=3');
+    assert.equal(unclosed.reply.text, 'I did not understand "b". Options look like preset=draft seed=42.', 'an unclosed quote holds no bar');
+    const hidden = await send('telegram', 'a fox | \u202ezz\u200bz');
+    assert.equal(hidden.reply.text, 'I did not understand "zzz". Options look like preset=draft seed=42.');
   });
 
   test('control, zero-width and bidi characters are stripped; right-to-left text and emoji are kept', async () => {

@@ -78,6 +78,7 @@ describe('/video on real Redis', () => {
       [{ prompt: 'x'.repeat(100_000) }, /too long/],
       [{ prompt: 'some gore' }, /rephrase/],
       [{ prompt: 'ok', preset: 'ultra' }, /Unknown preset "ultra". Choose one of: tiny, tiny-slow/],
+      [{ prompt: 'ok', preset: `\u202e\u200b${'x'.repeat(100_000)}` }, /^Unknown preset "x{31}…"\. Choose one of: tiny, tiny-slow\.$/],
       [{ prompt: 'ok', seed: 'abc' }, /seed must be a whole number/],
     ];
     for (const [input, expected] of cases) {

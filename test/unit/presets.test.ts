@@ -52,6 +52,28 @@ describe('locked presets', () => {
     );
   });
 
+  test('an unknown preset is repeated cleaned and cut short: no paste, control, bidi or zero-width character comes back', () => {
+    const book = loadPresets(TINY_PRESETS);
+    const refusal = (requested: string) => {
+      try {
+        snapToPreset(book, requested);
+      } catch (e) {
+        if (e instanceof UserFacingError) return e.message;
+      }
+      assert.fail(`${JSON.stringify(requested.slice(0, 40))} was not refused`);
+    };
+    assert.equal(refusal('ultra'), 'Unknown preset "ultra". Choose one of: tiny, tiny-slow.');
+    assert.equal(refusal('p'.repeat(100_000)), `Unknown preset "${'p'.repeat(31)}…". Choose one of: tiny, tiny-slow.`);
+    assert.equal(refusal('\u202eevil\u202c\u200b\u200d\u2060\ufeff na\u0000me\r\n\u001b[31m'), 'Unknown preset "evil name [31m". Choose one of: tiny, tiny-slow.');
+    assert.equal(refusal(`${'\u200b'.repeat(100_000)}x`), 'Unknown preset "…". Choose one of: tiny, tiny-slow.');
+    assert.equal(refusal('🦊'.repeat(40)), `Unknown preset "${'🦊'.repeat(31)}…". Choose one of: tiny, tiny-slow.`);
+    for (const requested of ['p'.repeat(100_000), '\u202e'.repeat(50_000), `a\u202eb\u200bc${'\u0000'.repeat(1000)}`]) {
+      const message = refusal(requested);
+      assert.ok(message.length < 100, `${message.length} characters`);
+      assert.doesNotMatch(message, /[\p{Cc}\p{Cf}\p{Cs}]/u);
+    }
+  });
+
   test('a seed is always chosen: the one asked for, or a random one in range', () => {
     assert.equal(chooseSeed(42), 42);
     assert.equal(chooseSeed('7'), 7);
