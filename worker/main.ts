@@ -3,6 +3,7 @@ import { env } from '../config/env.ts';
 import { configureLogs, logger } from '../src/core/log.ts';
 import { startProcessOps } from '../src/ops/process-ops.ts';
 import { configuredDeliveries } from './delivery/configured-deliveries.ts';
+import { exitOnSignals } from './exit-on-signals.ts';
 import { startVideoWorker } from './video-worker.ts';
 
 const log = logger('worker-main');
@@ -12,18 +13,7 @@ try {
   const running = await startVideoWorker(config, { deliveries: await configuredDeliveries(config) });
   log.info({ workerId: running.id, queue: config.QUEUE_NAME }, 'worker taking jobs');
   const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: running.queue, engine: running.engine, log });
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down: finishing the current job first');
-    running.close().then(
-      () => ops.close().finally(() => process.exit(0)),
-      (err: Error) => {
-        log.error({ err: err.message }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(log, 'finishing the current job first', () => running.close().then(() => ops.close()));
 } catch (err) {
   process.stderr.write(`cogcast worker: cannot start: ${(err as Error).message}\n`);
   process.exit(1);

@@ -3,6 +3,7 @@ import { env } from '../config/env.ts';
 import { configureLogs, logger } from '../src/core/log.ts';
 import { startProcessOps } from '../src/ops/process-ops.ts';
 import { configuredDeliveries } from './delivery/configured-deliveries.ts';
+import { exitOnSignals } from './exit-on-signals.ts';
 import { listGpus, planGpuSlots, startGpuWorkers } from './gpu-workers.ts';
 
 const log = logger('workers-main');
@@ -15,18 +16,7 @@ try {
   log.info({ workers: fleet.workers.map((w) => w.id), queue: config.QUEUE_NAME }, 'workers taking jobs');
   // One /metrics + /healthz for the process: healthy while every engine serves.
   const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: fleet.workers[0]!.queue, engine: fleet.health, log });
-  const shutdown = (signal: string) => {
-    log.info({ signal }, 'shutting down: every worker finishes its current job first');
-    fleet.close().then(
-      () => ops.close().finally(() => process.exit(0)),
-      (err: Error) => {
-        log.error({ err: err.message }, 'unclean shutdown');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => shutdown('SIGTERM'));
-  process.once('SIGINT', () => shutdown('SIGINT'));
+  exitOnSignals(log, 'every worker finishes its current job first', () => fleet.close().then(() => ops.close()));
 } catch (err) {
   process.stderr.write(`cogcast workers: cannot start: ${(err as Error).message}\n`);
   process.exit(1);
