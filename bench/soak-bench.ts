@@ -199,7 +199,7 @@ try {
         JANITOR_INTERVAL_S: t.config.JANITOR_INTERVAL_S,
         OUTPUT_MAX_MB: t.config.OUTPUT_MAX_MB,
         workDirPerJob: 'removed when the job ends (success or failure); the janitor removes leftovers older than 1 h',
-        deliveryMarkersAndResultCache: 'one each per job, kept 7 days (Redis TTL): bounded by time, not by count',
+        deliveryMarkersAndResultCache: 'one each per job: delivery records kept a day, cached results as long as their clip (RESULT_RETENTION_HOURS), both by Redis TTL',
       },
       start: samples[0],
       end,

@@ -14,6 +14,7 @@ from .cfg_parallel import CfgParallel
 from .envs import EngineConfig
 from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom
 from .gpu_monitor import GpuMonitor, UtilizationSampler
+from .host_memory import release_host_memory
 from .pipeline_loader import LoadedPipeline, load_pipeline
 from .presets import PresetTable
 from .protocol import (
@@ -228,6 +229,7 @@ class Engine:
         )
 
     def _release_memory(self, job_id: str = "") -> Memory:
+        release_host_memory()  # the frames and CPU tensors of the job, back to the OS
         device = self.loaded.device
         if device.type != "cuda":
             return Memory(job_id=job_id, allocated_bytes=None, reserved_bytes=None, after_empty_cache=False)
