@@ -74,9 +74,14 @@ export function planGpuSlots(setting: Env['WORKER_GPUS'], opts: { visible?: stri
   return { slots, unused };
 }
 
+/** This host's plan: WORKER_GPUS against CUDA_VISIBLE_DEVICES and the GPUs nvidia-smi lists. */
+export async function planHostGpus(config: Env): Promise<GpuPlan> {
+  return planGpuSlots(config.WORKER_GPUS, { visible: process.env.CUDA_VISIBLE_DEVICES, listed: await listGpus(), cfgParallel: config.ENGINE_CFG_PARALLEL === '1' });
+}
+
 /** Starts one worker per slot, all at once; if any cannot start, the others are closed and its error thrown. */
 export async function startGpuWorkers(config: Env, options: VideoWorkerOptions = {}, plan?: GpuPlan): Promise<RunningGpuWorkers> {
-  const { slots } = plan ?? planGpuSlots(config.WORKER_GPUS, { visible: process.env.CUDA_VISIBLE_DEVICES, listed: await listGpus(), cfgParallel: config.ENGINE_CFG_PARALLEL === '1' });
+  const { slots } = plan ?? (await planHostGpus(config));
   const base = config.WORKER_ID || `${hostname()}-${process.pid}`;
   const started = await Promise.allSettled(
     slots.map((slot) =>
@@ -86,7 +91,6 @@ export async function startGpuWorkers(config: Env, options: VideoWorkerOptions =
           ...options,
           engineEnv: {
             ...options.engineEnv,
-            ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
             // nvidia-smi's numbering (PCI bus order), not CUDA's default fastest-first, so WORKER_GPUS=1 is nvidia-smi's GPU 1.
             ...(slot.devices ? { CUDA_VISIBLE_DEVICES: slot.devices.join(','), CUDA_DEVICE_ORDER: process.env.CUDA_DEVICE_ORDER ?? 'PCI_BUS_ID' } : {}),
           },

@@ -70,6 +70,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
       ENGINE_COMPILE: config.ENGINE_COMPILE,
       ENGINE_COMPILE_CACHE_DIR: resolve(config.ENGINE_COMPILE_CACHE_DIR),
+      ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
       ENGINE_WARMUP: config.ENGINE_WARMUP ? '1' : '0',
       ENGINE_LOG_LEVEL: config.ENGINE_LOG_LEVEL,
     }),

@@ -4,13 +4,13 @@ import { configureLogs, logger } from '../src/core/log.ts';
 import { startProcessOps } from '../src/ops/process-ops.ts';
 import { configuredDeliveries } from './delivery/configured-deliveries.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
-import { listGpus, planGpuSlots, startGpuWorkers } from './gpu-workers.ts';
+import { planHostGpus, startGpuWorkers } from './gpu-workers.ts';
 
 const log = logger('workers-main');
 const config = env();
 configureLogs(config);
 try {
-  const plan = planGpuSlots(config.WORKER_GPUS, { visible: process.env.CUDA_VISIBLE_DEVICES, listed: await listGpus(), cfgParallel: config.ENGINE_CFG_PARALLEL === '1' });
+  const plan = await planHostGpus(config);
   if (plan.unused.length > 0) log.warn({ unused: plan.unused }, 'GPUs left idle: a CFG-parallel engine takes two');
   const fleet = await startGpuWorkers(config, { deliveries: await configuredDeliveries(config) }, plan);
   log.info({ workers: fleet.workers.map((w) => w.id), queue: config.QUEUE_NAME }, 'workers taking jobs');
