@@ -11,17 +11,17 @@ import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
-import { type Delivery, DeliveryRouter } from './delivery/delivery.ts';
-import { DeliveryMarker } from './delivery/delivery-marker.ts';
-import { LocalFileDelivery } from './delivery/local-file-delivery.ts';
-import { EngineClient } from './engine-client.ts';
-import { startJanitor } from './janitor.ts';
-import { observeJobMetrics } from './job-metrics.ts';
-import { assertFfmpegAvailable } from './mp4-encoder.ts';
-import { ResultCache } from './result-cache.ts';
-import { createVideoProcessor } from './video-processor.ts';
-import { WorkerActivity } from './worker-activity.ts';
-import { startWorkerHeartbeat } from './worker-heartbeat.ts';
+import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
+import { DeliveryMarker } from './jobs/delivery-marker.ts';
+import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
+import { EngineClient } from './engine-client/engine-client.ts';
+import { startJanitor } from './jobs/janitor.ts';
+import { observeJobMetrics } from './observability/job-metrics.ts';
+import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
+import { ResultCache } from './jobs/result-cache.ts';
+import { createVideoProcessor } from './jobs/video-processor.ts';
+import { WorkerActivity } from './observability/worker-activity.ts';
+import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
 export const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'engine');
 

@@ -11,8 +11,8 @@ import { promisify } from 'node:util';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { JobStats } from '../../src/core/stats.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
-import type { DeliverableVideo } from '../../worker/delivery/delivery.ts';
-import { DiscordDelivery } from '../../worker/delivery/discord-delivery.ts';
+import type { DeliverableVideo } from '../../src/platforms/delivery.ts';
+import { DiscordDelivery } from '../../src/platforms/discord/discord-delivery.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
 

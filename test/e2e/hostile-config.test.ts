@@ -144,21 +144,21 @@ describe('processes started with hostile configuration', () => {
   const lines = (stderr: string) => stderr.split('\n').filter((l) => l.trim().length > 0);
 
   test('npm start with a bad variable exits 78 with one line naming it', async () => {
-    const { code, stderr } = await run('src/main.ts', { REDIS_URL: 'notaurl' });
+    const { code, stderr } = await run('src/bin/start.ts', { REDIS_URL: 'notaurl' });
     assert.equal(code, EX_CONFIG);
     assert.deepEqual(lines(stderr).length, 1, stderr);
     assert.match(stderr, /^cogcast: configuration error: REDIS_URL="notaurl" is invalid: .*\(Redis holding the BullMQ queue, quotas and markers\)\n$/);
   });
 
   test('a worker with a bad variable exits 78 with one line naming it', async () => {
-    const { code, stderr } = await run('worker/main.ts', { ENGINE_DEVICE: 'tpu', DISCORD_API_BASE: 'ftp://x' });
+    const { code, stderr } = await run('src/bin/worker.ts', { ENGINE_DEVICE: 'tpu', DISCORD_API_BASE: 'ftp://x' });
     assert.equal(code, EX_CONFIG);
     assert.equal(lines(stderr).length, 1, stderr);
     assert.match(stderr, /^cogcast: configuration error: (ENGINE_DEVICE|DISCORD_API_BASE)="(tpu|ftp:\/\/x)" is invalid/);
   });
 
   test('a blank bot token exits 78 naming the variable, without printing it', async () => {
-    const { code, stderr } = await run('src/main.ts', { COGCAST_ROLE: 'bot', TELEGRAM_BOT_TOKEN: ` ${TELEGRAM_TOKEN} ` });
+    const { code, stderr } = await run('src/bin/start.ts', { COGCAST_ROLE: 'bot', TELEGRAM_BOT_TOKEN: ` ${TELEGRAM_TOKEN} ` });
     assert.equal(code, EX_CONFIG);
     assert.equal(lines(stderr).length, 1, stderr);
     assert.match(stderr, /^cogcast: configuration error: TELEGRAM_BOT_TOKEN=<hidden> is invalid/);
@@ -168,21 +168,21 @@ describe('processes started with hostile configuration', () => {
   test('a broken presets file stops the bot with one line naming the file', async () => {
     const path = join(dir, 'broken.json');
     writeFileSync(path, JSON.stringify({ default: 'a', presets: { a: { description: 'd', width: 64, height: 32, frames: 9, fps: 8, steps: 0, guidance: 6 } } }));
-    const { code, stderr } = await run('src/main.ts', { COGCAST_ROLE: 'bot', PRESETS_FILE: path, REDIS_URL: 'redis://127.0.0.1:6379' });
+    const { code, stderr } = await run('src/bin/start.ts', { COGCAST_ROLE: 'bot', PRESETS_FILE: path, REDIS_URL: 'redis://127.0.0.1:6379' });
     assert.equal(code, 1);
     assert.equal(lines(stderr).length, 1, stderr);
     assert.match(stderr, new RegExp(`^cogcast: cannot start: presets file ${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: presets\\.a\\.steps: `));
   });
 
   test('registering Discord commands without DISCORD_TOKEN exits 78 with one line saying so', async () => {
-    const { code, stderr } = await run('src/adapters/discord/register-commands.ts', { DISCORD_TOKEN: '' });
+    const { code, stderr } = await run('src/bin/discord-register.ts', { DISCORD_TOKEN: '' });
     assert.equal(code, EX_CONFIG);
     assert.equal(stderr, 'cogcast: DISCORD_TOKEN is not set: nothing to register\n');
   });
 
   test('a start-up failure reaching the Telegram API never prints the bot token', async () => {
     // Nothing listens on port 1: getMe fails, and the error quotes the request URL.
-    const { code, stderr } = await run('src/main.ts', { COGCAST_ROLE: 'bot', TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN, TELEGRAM_API_ROOT: 'http://127.0.0.1:1' });
+    const { code, stderr } = await run('src/bin/start.ts', { COGCAST_ROLE: 'bot', TELEGRAM_BOT_TOKEN: TELEGRAM_TOKEN, TELEGRAM_API_ROOT: 'http://127.0.0.1:1' });
     assert.equal(code, 1);
     assert.match(stderr, /^cogcast: cannot start: /);
     assert.ok(!stderr.includes(TELEGRAM_TOKEN.split(':')[1]!), `the token leaked: ${stderr}`);

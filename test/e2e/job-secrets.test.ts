@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
-import { type RunningDiscordBot, startDiscordBot } from '../../src/adapters/discord/discord-bot.ts';
+import { type RunningDiscordBot, startDiscordBot } from '../../src/platforms/discord/discord-bot.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
-import { configuredDeliveries } from '../../worker/delivery/configured-deliveries.ts';
+import { configuredDeliveries } from '../../src/platforms/configured-deliveries.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { ALICE, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { randomUUID } from 'node:crypto';
 import { Telegram } from 'telegraf';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../../src/queue/job-contract.ts';
-import { TelegramDelivery } from '../../worker/delivery/telegram-delivery.ts';
+import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery.ts';
 import { tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
 import { ADMIN, ALICE, BOB, GROUP_ID, OPS, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 

@@ -9,7 +9,7 @@ import { type Job, QueueEvents, UnrecoverableError } from 'bullmq';
 import { formatStats } from '../../src/core/stats.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
-import { TelegramDelivery } from '../../worker/delivery/telegram-delivery.ts';
+import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { type StoredMessage, type TgMessage, tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';

@@ -2,7 +2,7 @@
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { commands } from '../../commands/index.ts';
-import { parseGenArguments } from '../../src/adapters/telegram/gen-arguments.ts';
+import { parseGenArguments } from '../../src/platforms/telegram/gen-arguments.ts';
 import type { Platform, Reply } from '../../src/core/chat-context.ts';
 import { type Command, type CommandServices, dispatch } from '../../src/core/command.ts';
 import { recordingContext } from './recording-context.ts';

@@ -1,7 +1,7 @@
 // A real local-file delivery that also records every call, so tests can prove "delivered exactly once".
 import type { JobProgress, JobRequest } from '../../src/queue/job-contract.ts';
-import type { DeliverableVideo, DeliveryFailure } from '../../worker/delivery/delivery.ts';
-import { LocalFileDelivery } from '../../worker/delivery/local-file-delivery.ts';
+import type { DeliverableVideo, DeliveryFailure } from '../../src/platforms/delivery.ts';
+import { LocalFileDelivery } from '../../src/platforms/cli/local-file-delivery.ts';
 
 export class CountingDelivery extends LocalFileDelivery {
   delivered: { jobId: string; video: DeliverableVideo }[] = [];

@@ -1,6 +1,6 @@
 // A real cogcast Telegram bot on real Redis, talking to the fake Bot API server: what a Telegram user would see.
 import { createCommandServices } from '../../src/app-services.ts';
-import { type RunningTelegramBot, startTelegramBot } from '../../src/adapters/telegram/telegram-bot.ts';
+import { type RunningTelegramBot, startTelegramBot } from '../../src/platforms/telegram/telegram-bot.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
 import { FakeTelegramServer, type StoredMessage, type TgMessage, type UserInput } from '../fakes/telegram/fake-telegram-server.ts';
 import { type TestConfig, testConfig } from './test-config.ts';

@@ -15,7 +15,7 @@ export function envFor(config: Env, extra: Record<string, string> = {}): NodeJS.
 }
 
 export function spawnWorkerProcess(config: Env, extra: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'worker/main.ts')], {
+  return spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'src/bin/worker.ts')], {
     cwd: REPO_ROOT,
     env: envFor(config, extra),
     stdio: ['ignore', 'ignore', 'pipe'],

@@ -2,9 +2,9 @@
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
-import type { JobRequest } from '../../src/queue/job-contract.ts';
-import type { DeliverableVideo, Delivery, DeliveryFailure } from './delivery.ts';
-import type { JobProgress } from '../../src/queue/job-contract.ts';
+import type { JobRequest } from '../../queue/job-contract.ts';
+import type { DeliverableVideo, Delivery, DeliveryFailure } from '../delivery.ts';
+import type { JobProgress } from '../../queue/job-contract.ts';
 
 const targetSchema = z.object({ outPath: z.string().optional() });
 

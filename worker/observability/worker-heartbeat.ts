@@ -2,12 +2,12 @@
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { HeartbeatEngineState, WorkerHeartbeat } from '../src/core/heartbeat.ts';
-import { clearGpuReadings, setGpuReadings } from '../src/ops/metrics.ts';
-import { publishHeartbeat, retireHeartbeat } from '../src/queue/fleet-readings.ts';
-import type { VideoQueue } from '../src/queue/video-queue.ts';
-import type { EngineClient, EngineState } from './engine-client.ts';
-import type { EngineStats } from './engine-protocol.ts';
+import type { HeartbeatEngineState, WorkerHeartbeat } from '../../src/core/heartbeat.ts';
+import { clearGpuReadings, setGpuReadings } from '../../src/ops/metrics.ts';
+import { publishHeartbeat, retireHeartbeat } from '../../src/queue/fleet-readings.ts';
+import type { VideoQueue } from '../../src/queue/video-queue.ts';
+import type { EngineClient, EngineState } from '../engine-client/engine-client.ts';
+import type { EngineStats } from '../engine-client/engine-protocol.ts';
 import type { WorkerActivity } from './worker-activity.ts';
 
 export interface WorkerHeartbeatOptions {

@@ -1,8 +1,8 @@
 // What this worker is doing and has done, followed from its BullMQ Worker's events: for heartbeats and log lines.
 import type { Job, Worker } from 'bullmq';
-import type { JobOutcome } from '../src/ops/metrics.ts';
-import { jobProgressSchema, jobRequestSchema } from '../src/queue/job-contract.ts';
-import { median } from '../src/queue/job-durations.ts';
+import type { JobOutcome } from '../../src/ops/metrics.ts';
+import { jobProgressSchema, jobRequestSchema } from '../../src/queue/job-contract.ts';
+import { median } from '../../src/queue/job-durations.ts';
 
 /** Recent jobs the median job time is taken over. */
 const KEEP_DURATIONS = 50;

@@ -2,8 +2,8 @@
 import type { Env } from '../../config/env.ts';
 import { resolve } from 'node:path';
 import type { Delivery } from './delivery.ts';
-import { DiscordDelivery } from './discord-delivery.ts';
-import { TelegramDelivery } from './telegram-delivery.ts';
+import { DiscordDelivery } from './discord/discord-delivery.ts';
+import { TelegramDelivery } from './telegram/telegram-delivery.ts';
 
 export async function configuredDeliveries(config: Env): Promise<Delivery[]> {
   const deliveries: Delivery[] = [];

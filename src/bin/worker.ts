@@ -1,10 +1,10 @@
 // Entry point of one GPU worker process (`npm run worker`): start, serve, shut down gracefully on SIGTERM.
-import { env } from '../config/env.ts';
-import { configureLogs, logger } from '../src/core/log.ts';
-import { startProcessOps } from '../src/ops/process-ops.ts';
-import { configuredDeliveries } from './delivery/configured-deliveries.ts';
+import { env } from '../../config/env.ts';
+import { configureLogs, logger } from '../core/log.ts';
+import { startProcessOps } from '../ops/process-ops.ts';
+import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
-import { startVideoWorker } from './video-worker.ts';
+import { startVideoWorker } from '../../worker/video-worker.ts';
 
 const log = logger('worker-main');
 const config = env();

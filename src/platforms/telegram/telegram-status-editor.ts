@@ -3,8 +3,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Telegram } from 'telegraf';
-import { isNotModified, isTransient, retryAfterSeconds } from '../../src/adapters/telegram/bot-api-retry.ts';
-import { type InlineKeyboard, PARSE_MODE } from '../../src/adapters/telegram/telegram-markup.ts';
+import { isNotModified, isTransient, retryAfterSeconds } from './bot-api-retry.ts';
+import { type InlineKeyboard, PARSE_MODE } from './telegram-markup.ts';
 
 export interface StatusMessageRef {
   chatId: number;

@@ -2,15 +2,15 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { env } from '../../../config/env.ts';
-import { queueVideo } from '../../../commands/video.ts';
-import { createCommandServices } from '../../app-services.ts';
-import type { ChatContext } from '../../core/chat-context.ts';
-import { UserFacingError } from '../../core/errors.ts';
-import { formatStats } from '../../core/stats.ts';
-import { jobProgressSchema, jobResultSchema } from '../../queue/job-contract.ts';
-import { OwnedQueueEvents } from '../../queue/queue-events.ts';
-import { startVideoWorker, type RunningWorker } from '../../../worker/video-worker.ts';
+import { env } from '../../config/env.ts';
+import { queueVideo } from '../../commands/video.ts';
+import { createCommandServices } from '../app-services.ts';
+import type { ChatContext } from '../core/chat-context.ts';
+import { UserFacingError } from '../core/errors.ts';
+import { formatStats } from '../core/stats.ts';
+import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
+import { OwnedQueueEvents } from '../queue/queue-events.ts';
+import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
 
 const USAGE = 'usage: npm run video -- --prompt "a red fox in the snow" [--preset draft] [--seed 42] [--negative "..."] [--out clip.mp4] [--no-worker]';
 

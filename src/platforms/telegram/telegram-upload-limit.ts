@@ -1,8 +1,8 @@
 // Makes a clip fit the Bot API upload limit: re-encoded at a lower bitrate, or refused with a clear reason.
 import { rm } from 'node:fs/promises';
 import { UnrecoverableError } from 'bullmq';
-import { shrinkMp4 } from '../mp4-encoder.ts';
-import type { DeliverableVideo } from './delivery.ts';
+import { shrinkMp4 } from '../../media/mp4-encoder.ts';
+import type { DeliverableVideo } from '../delivery.ts';
 
 export interface FittedClip {
   path: string;

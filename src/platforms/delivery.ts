@@ -1,8 +1,8 @@
 // The delivery interface each chat platform implements on the worker side, and the router between them.
-import type { Platform } from '../../src/core/chat-context.ts';
-import type { UserErrorCode } from '../../src/core/errors.ts';
-import type { JobStats } from '../../src/core/stats.ts';
-import type { JobProgress, JobRequest } from '../../src/queue/job-contract.ts';
+import type { Platform } from '../core/chat-context.ts';
+import type { UserErrorCode } from '../core/errors.ts';
+import type { JobStats } from '../core/stats.ts';
+import type { JobProgress, JobRequest } from '../queue/job-contract.ts';
 
 export interface DeliverableVideo {
   path: string;

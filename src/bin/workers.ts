@@ -1,12 +1,12 @@
 // Entry point of every GPU worker of a host in one process (`npm run workers`): one per GPU, SIGTERM stops them all.
-import { env } from '../config/env.ts';
-import { configureLogs, logger } from '../src/core/log.ts';
-import { startProcessOps } from '../src/ops/process-ops.ts';
-import { configuredDeliveries } from './delivery/configured-deliveries.ts';
+import { env } from '../../config/env.ts';
+import { configureLogs, logger } from '../core/log.ts';
+import { startProcessOps } from '../ops/process-ops.ts';
+import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
-import { planHostGpus, startGpuWorkers } from './gpu-workers.ts';
+import { planHostGpus, startGpuWorkers } from '../../worker/gpu-workers.ts';
 
-const log = logger('workers-main');
+const log = logger("workers");
 const config = env();
 configureLogs(config);
 try {

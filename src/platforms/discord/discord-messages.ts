@@ -1,10 +1,10 @@
 // What the worker writes on Discord: the status line as a job moves, the finished video's message, failures.
 import type { RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord-api-types/v10';
-import { buttonRows } from '../../src/adapters/discord/buttons.ts';
-import { renderUserMessage } from '../../src/core/errors.ts';
-import { type JobStats, formatStats } from '../../src/core/stats.ts';
-import type { JobProgress, JobRequest } from '../../src/queue/job-contract.ts';
-import type { DeliveryFailure } from './delivery.ts';
+import { buttonRows } from './buttons.ts';
+import { renderUserMessage } from '../../core/errors.ts';
+import { type JobStats, formatStats } from '../../core/stats.ts';
+import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
+import type { DeliveryFailure } from '../delivery.ts';
 
 const BAR_CELLS = 12;
 const EMBED_BLUE = 0x5865f2;

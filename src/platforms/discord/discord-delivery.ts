@@ -5,11 +5,11 @@ import { DiscordAPIError, REST, type RawFile } from '@discordjs/rest';
 import { UnrecoverableError } from 'bullmq';
 import { type APIMessage, MessageFlags, type RESTPatchAPIWebhookWithTokenMessageJSONBody, Routes } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
-import { type DiscordTarget, discordTargetSchema } from '../../src/adapters/discord/discord-target.ts';
-import { logger } from '../../src/core/log.ts';
-import type { JobProgress, JobRequest } from '../../src/queue/job-contract.ts';
-import { shrinkMp4 } from '../mp4-encoder.ts';
-import type { DeliverableVideo, Delivery, DeliveryFailure } from './delivery.ts';
+import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
+import { logger } from '../../core/log.ts';
+import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
+import { shrinkMp4 } from '../../media/mp4-encoder.ts';
+import type { DeliverableVideo, Delivery, DeliveryFailure } from '../delivery.ts';
 import { failureTexts, progressText, resultMessage } from './discord-messages.ts';
 import { EditThrottle } from './edit-throttle.ts';
 

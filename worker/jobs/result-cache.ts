@@ -2,8 +2,8 @@
 import { createHash } from 'node:crypto';
 import { access } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
-import { type JobStats, jobStatsSchema } from '../src/core/stats.ts';
-import type { JobRequest } from '../src/queue/job-contract.ts';
+import { type JobStats, jobStatsSchema } from '../../src/core/stats.ts';
+import type { JobRequest } from '../../src/queue/job-contract.ts';
 
 export interface CachedResult {
   path: string;

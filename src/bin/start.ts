@@ -1,11 +1,11 @@
 // `npm start`: runs the chat bots, one GPU worker, or both (COGCAST_ROLE), and stops them in order on SIGTERM.
-import { env } from '../config/env.ts';
-import { configuredDeliveries } from '../worker/delivery/configured-deliveries.ts';
-import { type RunningWorker, startVideoWorker } from '../worker/video-worker.ts';
-import { startChatAdapters, type RunningAdapter } from './adapters/start-adapters.ts';
-import { createCommandServices } from './app-services.ts';
-import { configureLogs, logger } from './core/log.ts';
-import { type RunningOps, startProcessOps } from './ops/process-ops.ts';
+import { env } from '../../config/env.ts';
+import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
+import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
+import { startChatAdapters, type RunningAdapter } from '../platforms/start-adapters.ts';
+import { createCommandServices } from '../app-services.ts';
+import { configureLogs, logger } from '../core/log.ts';
+import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
 
 const log = logger('main');
 const config = env();

@@ -1,8 +1,8 @@
 // Feeds the Prometheus metrics from this worker's events: stage durations, outcomes, engine restarts.
 import type { Worker } from 'bullmq';
-import { countEngineRestart, countJobOutcome, recordJobStages } from '../src/ops/metrics.ts';
-import { jobResultSchema } from '../src/queue/job-contract.ts';
-import type { EngineClient } from './engine-client.ts';
+import { countEngineRestart, countJobOutcome, recordJobStages } from '../../src/ops/metrics.ts';
+import { jobResultSchema } from '../../src/queue/job-contract.ts';
+import type { EngineClient } from '../engine-client/engine-client.ts';
 import { attemptOutcome } from './worker-activity.ts';
 
 export function observeJobMetrics(worker: Worker, engine: EngineClient, workerId: string): void {
