@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { type Env, withoutSecrets } from '../config/env.ts';
+import type { Env } from '../config/env.ts';
 import { loadPresets } from '../config/presets.ts';
 import { logger, withJobFields } from '../src/core/log.ts';
 import { UserQuota } from '../src/core/quota.ts';
@@ -15,6 +15,7 @@ import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
+import { engineSettings } from './engine-client/engine-settings.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
@@ -59,21 +60,9 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
-    // Bot tokens and passwords stay out of the engine's environment.
-    env: withoutSecrets({
-      ...process.env,
-      ...options.engineEnv,
-      ENGINE_MODEL: config.ENGINE_MODEL,
-      PRESETS_FILE: resolve(config.PRESETS_FILE),
-      ENGINE_DEVICE: config.ENGINE_DEVICE,
-      ENGINE_DTYPE: config.ENGINE_DTYPE,
-      ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
-      ENGINE_COMPILE: config.ENGINE_COMPILE,
-      ENGINE_COMPILE_CACHE_DIR: resolve(config.ENGINE_COMPILE_CACHE_DIR),
-      ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
-      ENGINE_WARMUP: config.ENGINE_WARMUP ? '1' : '0',
-      ENGINE_LOG_LEVEL: config.ENGINE_LOG_LEVEL,
-    }),
+    // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
+    settings: engineSettings(config, presets),
+    env: { ...process.env, ...options.engineEnv },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
     stepTimeoutMs: config.ENGINE_STEP_TIMEOUT_S * 1000,
     log: log.child({ component: 'engine' }),
