@@ -132,16 +132,9 @@ export function parseEnv(source: NodeJS.ProcessEnv = loadProcessEnv()): Env {
   return out as Env;
 }
 
-/** Names of the variables marked secret (tokens, passwords): never logged, never passed to the engine. */
+/** Names of the variables marked secret (tokens, passwords): never logged (the engine's environment is allow-listed). */
 export function secretEnvNames(): EnvName[] {
   return (Object.entries(ENV_REGISTRY) as [EnvName, EnvVar][]).filter(([, spec]) => spec.secret).map(([name]) => name);
-}
-
-/** A copy of `source` without the secret variables: what a child process such as the engine may see. */
-export function withoutSecrets(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...source };
-  for (const name of secretEnvNames()) delete copy[name];
-  return copy;
 }
 
 /** `redis://user:pw@host` -> `redis://user:***@host`: config errors name the URL, never its password. */

@@ -55,6 +55,8 @@ export interface EngineClientEvents {
   restart: [restarts: number];
   result: [result: EngineResult];
   memory: [memory: EngineMemory];
+  /** stop() finished: the engine is gone for good. */
+  stopped: [];
 }
 
 export type ProgressCallback = (step: number, steps: number, stage: ProgressStage) => void;
@@ -327,6 +329,7 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
     const child = this.child;
     if (!child) {
       this.setState('stopped');
+      this.emit('stopped');
       return;
     }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -340,6 +343,7 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
     await exited;
     clearTimeout(timer);
     this.setState('stopped');
+    this.emit('stopped');
   }
 
   /** SIGKILL to the engine's process group (its pid: spawned detached), so that no rank of it outlives it. */
