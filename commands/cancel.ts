@@ -1,6 +1,7 @@
 // Cancel button and /cancel: stop one of your own jobs, or all of them when no job is named.
 import { type Command, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
+import { text } from '../src/core/texts.ts';
 import { requestCancel } from '../src/queue/job-cancellation.ts';
 
 export interface CancelInput {
@@ -28,6 +29,6 @@ export default {
       }
     }
     if (cancelled === 0) throw new UserFacingError('job_not_found');
-    await ctx.reply({ kind: 'info', text: cancelled === 1 ? 'Cancelled.' : `Cancelled ${cancelled} videos.`, private: true });
+    await ctx.reply({ kind: 'info', text: cancelled === 1 ? text('cancel.done_one') : text('cancel.done_many', { count: cancelled }), private: true });
   },
 } satisfies Command<CancelInput>;
