@@ -6,6 +6,7 @@ import { startChatAdapters, type RunningAdapter } from '../platforms/start-adapt
 import { createCommandServices } from '../app-services.ts';
 import { configureLogs, logger } from '../core/log.ts';
 import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
+import { exitOnSignals } from './exit-on-signals.ts';
 
 const log = logger('main');
 const config = env();
@@ -15,17 +16,15 @@ let worker: RunningWorker | null = null;
 let services: ReturnType<typeof createCommandServices> | null = null;
 let ops: RunningOps | null = null;
 
-async function shutdown(signal: string): Promise<void> {
-  log.info({ signal }, 'shutting down');
+const stop = exitOnSignals(log, 'the bots stop taking requests, the worker finishes its current job');
+
+async function shutdown(): Promise<void> {
   // Stop taking requests first, then let the worker finish its job, then close Redis.
   for (const adapter of adapters) await adapter.stop().catch((err: Error) => log.warn({ err: err.message, platform: adapter.platform }, 'adapter stop failed'));
   await worker?.close();
   await ops?.close();
   await services?.close();
-  process.exit(0);
 }
-process.once('SIGTERM', () => void shutdown('SIGTERM'));
-process.once('SIGINT', () => void shutdown('SIGINT'));
 
 try {
   if (config.COGCAST_ROLE !== 'worker') {
@@ -42,6 +41,8 @@ try {
   const port = config.COGCAST_ROLE === 'worker' ? config.WORKER_METRICS_PORT : config.METRICS_PORT;
   const queue = services?.queue ?? worker?.queue;
   if (queue) ops = await startProcessOps({ config, port: port || null, queue, engine: worker?.engine, dashboard: services !== null, log });
+  // A signal that came while starting is acted on now, with everything started known to shutdown.
+  stop.stopWith(shutdown);
 } catch (err) {
   process.stderr.write(`cogcast: cannot start: ${(err as Error).message}\n`);
   process.exit(1);

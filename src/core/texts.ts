@@ -26,6 +26,7 @@ export const ERROR_TEXTS = {
   job_finished: 'That video has already finished.',
   engine_failed: 'The video could not be generated: {reason}',
   cancelled: 'Cancelled.',
+  cancel_too_late: 'Too late to cancel: the video is being posted.',
   internal: 'Something went wrong on our side. Please try again.',
 } as const;
 
