@@ -19,6 +19,7 @@ export const USER_MESSAGES = {
   engine_failed: 'The video could not be generated: {reason}',
   cancelled: 'Cancelled.',
   internal: 'Something went wrong on our side. Please try again.',
+  demo_model: 'demo model: the clips are noise; set ENGINE_MODEL to a CogVideoX-2b directory',
 } as const;
 
 export type UserErrorCode = keyof typeof USER_MESSAGES;

@@ -1,5 +1,6 @@
 // The timing stats posted with every video, and their plain-text rendering.
 import { z } from 'zod';
+import { renderUserMessage } from './errors.ts';
 
 export const jobStatsSchema = z.object({
   preset: z.string(),
@@ -25,6 +26,8 @@ export const jobStatsSchema = z.object({
   gpuUtilMean: z.number().min(0).max(1).nullable(),
   workerId: z.string(),
   cached: z.boolean(),
+  /** Made by the tiny demo model (ENGINE_MODEL=auto without a GPU or weights): the caption says so. */
+  demoModel: z.boolean().optional(),
 });
 export type JobStats = z.infer<typeof jobStatsSchema>;
 
@@ -43,6 +46,7 @@ export function formatStats(st: JobStats): string {
     [st.gpuName ?? 'CPU', st.peakVramBytes === null ? null : `peak ${gib(st.peakVramBytes)}`, st.gpuUtilMean === null ? null : `util ${Math.round(st.gpuUtilMean * 100)}%`]
       .filter(Boolean)
       .join(' · '),
+    st.demoModel ? renderUserMessage('demo_model') : '',
   ];
   return lines.filter((l) => l.length > 0).join('\n');
 }
