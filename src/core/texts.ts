@@ -32,6 +32,8 @@ export const ERROR_TEXTS = {
 
 /** Everything else a person reads: replies, status stages, buttons, menus, help, captions, the CLI. */
 export const MESSAGE_TEXTS = {
+  // The caption and banner of every clip the tiny demo model made.
+  demo_model: 'demo model: the clips are noise; set ENGINE_MODEL to a CogVideoX-2b directory',
   // Replies of the commands.
   'video.queued': 'Queued: #{position} in line, ready in about {eta}.',
   'video.preset_line': '{preset} · seed {seed}',
