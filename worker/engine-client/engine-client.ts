@@ -13,6 +13,7 @@ import {
   type EngineResult,
   type EngineSettings,
   type EngineStats,
+  type EngineStatus,
   type EngineTuning,
   type GenerateRequest,
   type ProgressStage,
@@ -51,6 +52,7 @@ export interface EngineReport {
 }
 
 export interface EngineClientEvents {
+  status: [status: EngineStatus];
   ready: [ready: EngineReady];
   restart: [restarts: number];
   result: [result: EngineResult];
@@ -190,6 +192,7 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
     switch (msg.type) {
       case 'status':
         this.opts.log.info({ preset: msg.preset }, `engine ${msg.state}`);
+        this.emit('status', msg); // loading, warming <preset>: the start-up summary shows them
         break;
       case 'progress':
         if (job && msg.job_id === job.jobId) {

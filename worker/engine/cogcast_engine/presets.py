@@ -35,6 +35,7 @@ class Preset:
     guidance: float
     description: str = ""
     cache: StepCache | None = None
+    precision: str = "full"  # full | fp8
 
     @property
     def shape_key(self) -> tuple[int, int, int, bool]:
@@ -43,8 +44,9 @@ class Preset:
 
     @property
     def warmup_key(self) -> tuple:
-        """Warm-up runs one preset per key: each graph shape, and each step cache on it (its hooks run once too)."""
-        return (*self.shape_key, self.cache)
+        """Warm-up runs one preset per key: each graph shape, each step cache on it (its hooks run once too), and
+        each precision (fp8 runs graphs of its own)."""
+        return (*self.shape_key, self.cache, self.precision)
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ def _preset(name: str, raw: dict) -> Preset:
     step_cache = None if cache is None else StepCache(cache["kind"], threshold=cache.get("threshold"), interval=cache.get("interval"))
     return Preset(
         name, raw["width"], raw["height"], raw["frames"], raw["fps"], raw["steps"], float(raw["guidance"]),
-        raw["description"], step_cache,
+        raw["description"], step_cache, raw.get("precision", "full"),
     )
 
 
