@@ -77,6 +77,12 @@ export class DiscordDelivery implements Delivery {
     await this.throttle.close(jobId);
     let shrunk: string | null = null;
     try {
+      // Cancel no longer stops the job: take the button away before the upload (a throttled progress edit may have been dropped).
+      if (!video.earlierAttempt && this.tokenUsable(target)) {
+        await this.editStatus(target, jobId, { content: progressText({ stage: 'delivering' }), components: [], allowed_mentions: { parse: [] } }).catch((err: unknown) => {
+          if (!isTokenGone(err)) throw err;
+        });
+      }
       const fitted = await this.fitToLimit(video, target.attachmentSizeLimit, jobId);
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
