@@ -1,6 +1,7 @@
 // Cancel button and /cancel: stop one of your own jobs, or all of them when no job is named.
 import { type Command, userKey } from '../src/core/command.ts';
-import { UserFacingError, renderUserMessage } from '../src/core/errors.ts';
+import { UserFacingError } from '../src/core/errors.ts';
+import { text } from '../src/core/texts.ts';
 import { cancelJob } from '../src/queue/job-cancellation.ts';
 
 export interface CancelInput {
@@ -32,7 +33,7 @@ export default {
     // Once posting has begun the clip will arrive: say so, and leave its status message as it is.
     if (cancelled === 0 && tooLate > 0) throw new UserFacingError('cancel_too_late');
     if (cancelled === 0) throw new UserFacingError('job_not_found');
-    const text = cancelled === 1 ? 'Cancelled.' : `Cancelled ${cancelled} videos.`;
-    await ctx.reply({ kind: 'info', text: tooLate > 0 ? `${text} ${renderUserMessage('cancel_too_late')}` : text, private: true });
+    const done = cancelled === 1 ? text('cancel.done_one') : text('cancel.done_many', { count: cancelled });
+    await ctx.reply({ kind: 'info', text: tooLate > 0 ? `${done} ${text('cancel_too_late')}` : done, private: true });
   },
 } satisfies Command<CancelInput>;

@@ -28,6 +28,8 @@ export interface VideoProcessorDeps {
   cache: ResultCache;
   quota: UserQuota;
   model: string;
+  /** The tiny demo model: every clip's stats say so (its clips are noise). */
+  demoModel?: boolean;
   workDir: string;
   outputDir: string;
   workerId: string;
@@ -156,6 +158,7 @@ async function runJob(
       gpuUtilMean: engineResult.gpu_util_mean,
       workerId: deps.workerId,
       cached: false,
+      ...(deps.demoModel ? { demoModel: true } : {}),
     };
     await deps.cache.put(cacheId, storePath, bytes, stats);
     await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
