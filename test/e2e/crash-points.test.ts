@@ -5,7 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
-import { RESENT_NOTE } from '../../src/platforms/delivery.ts';
+import { text } from '../../src/core/texts.ts';
+
+const RESENT_NOTE = text('delivery.sent_again');
 import { type ChatWorkerHarness as Harness, ChatWorkerHarness, type WorkerProcess, assertNothingLeftIn, isDiscordUpload, isTelegramUpload } from '../helpers/chat-worker-harness.ts';
 
 describe('a worker killed at any point of a job', () => {
