@@ -17,6 +17,8 @@ import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../e
 import { assertDiskSpace } from './janitor.ts';
 import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
+import { type HeldLock, heldLock, type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
+import { writeOwnedProgress } from './owned-progress.ts';
 
 export interface VideoProcessorDeps {
   engine: EngineClient;
@@ -32,13 +34,23 @@ export interface VideoProcessorDeps {
   workerId: string;
   /** Free space kept in workDir beyond what a job's frames and MP4 need. */
   minFreeDiskBytes: number;
+  /** Follows the BullMQ Worker's lock renewals; without it only Redis's own lock checks stop a lost attempt. */
+  lockWatch?: LockWatch;
+  /** Told when an attempt is given up because another worker owns the job now. */
+  onDiscarded?: (jobId: string, reason: string) => void;
   log: Logger;
+}
+
+/** This attempt's hold on the job: the lock in Redis, and the local watch of its renewals. */
+interface Ownership {
+  lock: HeldLock | null;
+  watch: JobLockWatch | null;
 }
 
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobRequest, JobResult> {
-  return async (job, _token, signal) => {
+  return async (job, token, signal) => {
     const jobId = job.id ?? '';
     let request: JobRequest;
     try {
@@ -50,11 +62,20 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
     const delivery = deps.router.for(request.delivery.platform);
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
+    const ownership: Ownership = { lock: heldLock(job, token), watch: deps.lockWatch?.watch(jobId) ?? null };
+    const stopped = ownership.watch ? AbortSignal.any([ownership.watch.signal, ...(signal ? [signal] : [])]) : signal;
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal);
+      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, stopped, ownership);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
+      // The job belongs to the worker that took it over: no failure message, no quota change, no retry from here.
+      const lost = err instanceof LockLostError ? err : ownership.watch?.lost;
+      if (lost) {
+        log.warn({ reason: lost.message }, 'job lost to another worker: discarding this attempt');
+        deps.onDiscarded?.(jobId, lost.message);
+        throw lost;
+      }
       const failure = classify(err);
       const final = failure.unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: (err as Error).message, final, attempt: job.attemptsMade + 1 }, 'job failed');
@@ -64,6 +85,7 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       }
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
     } finally {
+      ownership.watch?.stop();
       await rm(workDir, { recursive: true, force: true });
     }
   };
@@ -78,6 +100,7 @@ async function runJob(
   workDir: string,
   log: Logger,
   signal: AbortSignal | undefined,
+  ownership: Ownership,
 ): Promise<JobResult> {
   const startedAt = Date.now();
   const delivered = await deps.marker.delivered(request.requestId);
@@ -89,8 +112,18 @@ async function runJob(
   const preset = deps.presets.byName.get(request.preset);
   if (!preset) throw new UnrecoverableError(`preset "${request.preset}" is not configured on this worker`);
 
+  // Only the attempt holding the lock moves the progress and the user's status message.
   const report = async (update: JobProgress) => {
-    await job.updateProgress(update);
+    const stillOurs = () => {
+      if (ownership.watch?.lost) throw ownership.watch.lost;
+    };
+    stillOurs();
+    const written = await writeOwnedProgress(deps.queue.redis, job, ownership.lock, update);
+    if (written === 'lock_lost') {
+      ownership.watch?.lose('Redis holds another worker\'s lock');
+      throw ownership.watch?.lost ?? new LockLostError(jobId, 'Redis holds another worker\'s lock');
+    }
+    stillOurs(); // the write may have waited out a cut link, long enough to lose the lock meanwhile
     await delivery.progress(request, jobId, update);
   };
   await report({ stage: 'starting', step: 0, steps: preset.steps });
@@ -153,7 +186,8 @@ async function runJob(
   }
 
   await report({ stage: 'delivering' });
-  const claim = await deps.marker.claim(request.requestId);
+  const claim = await deps.marker.claim(request.requestId, ownership.lock);
+  if (claim.kind === 'lock_lost') throw new LockLostError(jobId, 'Redis holds another worker\'s lock when posting');
   if (claim.kind === 'delivered') return { ...jobResultSchema.parse(claim.record), alreadyDelivered: true };
   if (claim.kind === 'busy') throw new Error('another attempt is posting this video right now');
   const deliverStart = Date.now();
@@ -175,7 +209,7 @@ async function runJob(
   };
   await deps.marker.confirm(request.requestId, result);
   await deps.cache.addReceipt(cacheId, request.delivery.platform, receipt);
-  await job.updateProgress({ stage: 'done' });
+  await writeOwnedProgress(deps.queue.redis, job, ownership.lock, { stage: 'done' });
   log.info({ stats: result.stats }, 'job delivered');
   return result;
 }
