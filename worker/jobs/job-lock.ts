@@ -1,22 +1,10 @@
-// The BullMQ lock of the job an attempt is running: its Redis key and token, and a watch that notices, even
-// while Redis cannot be reached, when the lock must have expired (so another worker may have taken the job).
+// Losing the BullMQ lock of the job an attempt is running: the error that discards the attempt, and a watch that
+// notices, even while Redis cannot be reached, when the lock must have expired (another worker may run the job).
 import type { Job, Worker } from 'bullmq';
-
-/** What identifies this attempt's hold on the job in Redis. */
-export interface HeldLock {
-  key: string;
-  token: string;
-}
 
 /** A key of the job in BullMQ's layout: `<prefix>:<queue>:<part>` (the job's hash is `<prefix>:<queue>:<jobId>`). */
 export function bullKey(job: Pick<Job, 'queueQualifiedName'>, part: string): string {
   return `${job.queueQualifiedName}:${part}`;
-}
-
-/** The lock BullMQ took for this attempt (`<prefix>:<queue>:<jobId>:lock`), or null when run without one. */
-export function heldLock(job: Pick<Job, 'id' | 'queueQualifiedName'>, token: string | undefined): HeldLock | null {
-  if (!token || !job.id) return null;
-  return { key: bullKey(job, `${job.id}:lock`), token };
 }
 
 /** This attempt no longer owns its job: another worker took it over, so nothing of this attempt may reach the user. */

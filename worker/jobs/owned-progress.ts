@@ -2,7 +2,8 @@
 // job (cut off from Redis, then back) can never move the progress of the attempt that took the job over.
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { bullKey, type HeldLock } from './job-lock.ts';
+import type { JobLock } from './delivery-marker.ts';
+import { bullKey } from './job-lock.ts';
 import { RedisScript } from './redis-script.ts';
 
 // BullMQ's own updateProgress (HSET progress, XADD a `progress` event that QueueEvents relays) behind a lock check.
@@ -16,7 +17,7 @@ return 0`);
 
 export type ProgressWrite = 'written' | 'lock_lost' | 'job_gone';
 
-export async function writeOwnedProgress(redis: Redis, job: Job, lock: HeldLock | null, progress: object): Promise<ProgressWrite> {
+export async function writeOwnedProgress(redis: Redis, job: Job, lock: JobLock | null, progress: object): Promise<ProgressWrite> {
   if (!lock || !job.id) {
     await job.updateProgress(progress);
     return 'written';
