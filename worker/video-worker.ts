@@ -21,6 +21,7 @@ import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
+import { LockWatch } from './jobs/job-lock.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
@@ -105,6 +106,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   log.info({ device: ready.device, gpu: ready.gpu_name, warmup: ready.warmup_seconds }, 'engine ready');
 
   const prefix = queue.key();
+  const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS;
+  const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
     createVideoProcessor({
@@ -121,6 +124,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       outputDir: resolve(config.OUTPUT_DIR),
       workerId: id,
       minFreeDiskBytes: config.MIN_FREE_DISK_MB * 2 ** 20,
+      lockWatch,
+      onDiscarded: (jobId, reason) => activity.discarded(jobId, reason),
       log,
     }),
     {
@@ -128,9 +133,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       concurrency: 1,
       name: id,
       stalledInterval: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
-      lockDuration: options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS,
+      lockDuration,
     },
   );
+  lockWatch.observe(worker);
   worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);

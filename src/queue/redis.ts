@@ -6,12 +6,19 @@ export function workerConnection(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, { maxRetriesPerRequest: null, ...extra });
 }
 
-/** For the command layer: while Redis is down a command fails at once and the user is told, never hangs. */
+/**
+ * A command the bot sends gives up after this long: a link to Redis that went silent (no reset, the socket still
+ * "ready") must be answered "queue unavailable" well inside Discord's 3 s, not after TCP gives up minutes later.
+ */
+export const COMMAND_TIMEOUT_MS = 1500;
+
+/** For the command layer: while Redis is down or cut off a command fails at once and the user is told, never hangs. */
 export function commandConnection(url: string, extra: RedisOptions = {}): Redis {
   return new Redis(url, {
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
     connectTimeout: 2000,
+    commandTimeout: COMMAND_TIMEOUT_MS,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     ...extra,
   });
