@@ -470,7 +470,7 @@ def main_run(args) -> int:
             numerics[f"ssim_{args.stock_steps}_steps_turbo_vs_stock"] = ssim(output.frames, stock_frames)
             turbo[f"run_{args.stock_steps}_steps"] = {"seconds": output.seconds,
                                                       "per_step_s": median(output.step_seconds[1:])}
-    del y_ref, y_stock, stock_latents
+    del stock_latents
     empty_cache()
 
     # 6. Back-to-back jobs of mixed presets through the engine's request loop
@@ -507,6 +507,12 @@ def main_run(args) -> int:
     results["recompiles_after_all_jobs"] = engine.recompiles
     results.save()
 
+    # 9. After serving (its graphs are not the engine's): the lossless kernels on a bf16 model (ENGINE_DTYPE=bfloat16)
+    with part(results, "lossless_bf16", deadline, needs_s=150) as ok:
+        if ok and CUDA and not args.tiny:
+            results["lossless_bf16"] = bf16_variant(loaded, inputs, y_stock, y_ref)
+    del y_ref, y_stock
+
     # 9. Child processes: a restart from this run's (now warm) compile cache; lowvram under a VRAM cap on request
     del engine, loaded, pipe, inputs
     gc.collect()
@@ -533,6 +539,33 @@ def main_run(args) -> int:
     results.save()
     print_summary(results)
     return 0
+
+
+@torch.no_grad()
+def bf16_variant(loaded, inputs: dict, y_stock: torch.Tensor, y_ref: torch.Tensor) -> dict:
+    """One forward of the tuned transformer cast to bf16 (FA3 then needs no casts): time and error against stock."""
+    from cogcast_engine.tuning import TuningReport, compile_blocks
+
+    variant = copy.deepcopy(loaded.pipe.transformer)
+    for block in variant.transformer_blocks:
+        vars(block).pop("forward", None)  # the copied compiled forwards belong to the original blocks
+    variant.to(torch.bfloat16)
+    compile_blocks(variant, TuningReport())
+    bf16_inputs = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v) for k, v in inputs.items()}
+    with loaded.tuning.attention():
+        start = time.perf_counter()
+        y = forward(variant, bf16_inputs)
+        compile_s = round(now() - start, 2)
+        times = []
+        for _ in range(3):
+            start = now()
+            forward(variant, bf16_inputs)
+            times.append(now() - start)
+    out = {"one_forward_s": median(times), "compile_and_first_forward_s": compile_s,
+           "vs_stock_rel_err": rel_err(y, y_stock), "vs_fp32_rel_err": rel_err(y, y_ref)}
+    del variant
+    empty_cache()
+    return out
 
 
 def restart_run(args) -> int:
@@ -620,6 +653,9 @@ def summarize(results: dict) -> dict:
         "lossless_one_forward_s": tuned.get("one_forward_s"),
         "turbo_one_forward_s": turbo.get("one_forward_s"),
         "lossless_vs_stock_rel_err": numerics.get("tuned_vs_stock_rel_err"),
+        "stock_fp16_vs_fp32_rel_err": numerics.get("stock_fp16_vs_fp32_rel_err"),
+        "lossless_bf16_model_one_forward_s": results.get("lossless_bf16", {}).get("one_forward_s"),
+        "lossless_bf16_model_vs_stock_rel_err": results.get("lossless_bf16", {}).get("vs_stock_rel_err"),
         "turbo_vs_stock_rel_err": numerics.get("turbo_vs_stock_rel_err"),
         "lossless_vs_stock_psnr_db_short_run": next((v for k, v in numerics.items() if k.startswith("psnr_") and "_tuned_" in k), None),
         "lossless_vs_stock_ssim_short_run": next((v for k, v in numerics.items() if k.startswith("ssim_") and "_tuned_" in k), None),
