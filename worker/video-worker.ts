@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { type Env, isSetByOperator, withoutSecrets } from '../config/env.ts';
+import { type Env, isSetByOperator } from '../config/env.ts';
 import { loadPresets } from '../config/presets.ts';
 import { logger, withJobFields } from '../src/core/log.ts';
 import { UserQuota } from '../src/core/quota.ts';
@@ -16,6 +16,7 @@ import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
+import { engineSettings } from './engine-client/engine-settings.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
@@ -70,23 +71,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
-    // Bot tokens and passwords stay out of the engine's environment.
-    env: withoutSecrets({
-      ...process.env,
-      ...options.engineEnv,
-      ENGINE_MODEL: model.model,
-      PRESETS_FILE: resolve(presetsFile),
-      // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
-      HF_HUB_DISABLE_PROGRESS_BARS: '1',
-      ENGINE_DEVICE: config.ENGINE_DEVICE,
-      ENGINE_DTYPE: config.ENGINE_DTYPE,
-      ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
-      ENGINE_COMPILE: config.ENGINE_COMPILE,
-      ENGINE_COMPILE_CACHE_DIR: resolve(config.ENGINE_COMPILE_CACHE_DIR),
-      ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
-      ENGINE_WARMUP: config.ENGINE_WARMUP ? '1' : '0',
-      ENGINE_LOG_LEVEL: config.ENGINE_LOG_LEVEL,
-    }),
+    // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
+    settings: engineSettings({ ...config, ENGINE_MODEL: model.model }, presets),
+    // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
+    env: { ...process.env, ...options.engineEnv, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
     stepTimeoutMs: config.ENGINE_STEP_TIMEOUT_S * 1000,
     log: log.child({ component: 'engine' }),

@@ -147,7 +147,7 @@ async function runJob(
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const engineResult = await deps.engine.generate(
       { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps) => void report({ stage: 'generating', step, steps }).catch(() => undefined),
+      (step, steps, stage) => void report({ stage: stage === 'decoding' ? 'decoding' : 'generating', step, steps }).catch(() => undefined),
       signal,
     );
     // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
