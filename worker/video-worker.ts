@@ -10,6 +10,7 @@ import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
+import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
@@ -51,10 +52,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const activity = new WorkerActivity();
   // Worker and engine lines carry the running job's id, user and platform.
   const log = withJobFields(logger('worker', { workerId: id }), () => activity.logFields());
-  const redis = workerConnection(config.REDIS_URL);
-  const subscriber = workerConnection(config.REDIS_URL);
+  const redis = workerConnection(config);
+  const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
-  const jobConnection = workerConnection(config.REDIS_URL);
+  const jobConnection = workerConnection(config);
   const queue = videoQueueFromConfig(config, redis, presets);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
@@ -117,7 +118,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       lockDuration: options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS,
     },
   );
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  logRedisErrors(worker, 'worker', log);
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);
   await listenForCancels(subscriber, queue, (jobId) => {
