@@ -21,6 +21,7 @@ import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
+import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
@@ -95,7 +96,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const prefix = queue.key();
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
-    createVideoProcessor({
+    scrubbedProcessor(createVideoProcessor({
       engine,
       presets,
       queue,
@@ -109,7 +110,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       workerId: id,
       minFreeDiskBytes: config.MIN_FREE_DISK_MB * 2 ** 20,
       log,
-    }),
+    })),
     {
       connection: jobConnection,
       concurrency: 1,
