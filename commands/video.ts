@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { ChatContext } from '../src/core/chat-context.ts';
 import { type Command, type CommandServices, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
+import { text } from '../src/core/texts.ts';
 import { validatePrompt } from '../src/core/prompt.ts';
 import { chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.ts';
@@ -64,10 +65,10 @@ export async function queueVideo(ctx: ChatContext, input: VideoInput, services: 
   await ctx.reply({
     kind: 'accepted',
     text: [
-      `Queued: #${enqueued.position} in line, ready in about ${formatEta(enqueued.etaSeconds)}.`,
-      `${preset.name}${preset.tradesFidelity ? ' (fast, lower fidelity)' : ''} · seed ${seed}`,
+      text('video.queued', { position: enqueued.position, eta: formatEta(enqueued.etaSeconds) }),
+      text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }),
     ].join('\n'),
-    buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: 'Cancel' }],
+    buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel') }],
   });
   return enqueued.jobId;
 }

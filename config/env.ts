@@ -54,8 +54,9 @@ export const ENV_REGISTRY = {
   COGCAST_ROLE: v(z.enum(['all', 'bot', 'worker']), 'all', 'What `npm start` runs: the chat bots, one GPU worker, or both'),
   REDIS_URL: v(redisUrl, 'redis://127.0.0.1:6379', 'Redis holding the BullMQ queue, quotas and markers'),
   REDIS_TLS_CA_FILE: v(readableFileOrEmpty, '', 'PEM file of the CA that signed the Redis server\'s certificate (rediss:// only); empty = the system CAs'),
+  REDIS_LOCAL_PORT: v(z.coerce.number().int().min(1).max(65535), '6379', 'Port of the default Redis address, redis://127.0.0.1:<port>, used when REDIS_URL is unset, and of the local redis-server `npm start` runs there (AOF, noeviction, data in var/redis)'),
   QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
-  PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file'),
+  PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file (the demo model, which only makes tiny clips, uses config/presets.demo.json unless this is set)'),
   LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
@@ -71,7 +72,7 @@ export const ENV_REGISTRY = {
   KEEP_FAILED_JOBS: v(nonNegativeInt, '1000', 'Failed jobs kept in Redis (newest first)'),
   ETA_DEFAULT_SECONDS_PER_STEP: v(positiveNumber, '0.6', 'Seconds per denoising step assumed for ETAs until real jobs have been timed'),
 
-  ENGINE_MODEL: v(z.string().min(1), 'THUDM/CogVideoX-2b', 'Local diffusers-layout directory, or a hub id where the host has internet'),
+  ENGINE_MODEL: v(z.string().min(1), 'auto', 'auto = models/CogVideoX-2b or the hub id on a CUDA host, else the tiny demo model (clips are noise); or a local diffusers-layout directory, or a hub id where the host has internet'),
   ENGINE_PYTHON: v(z.string().min(1), '.venv/bin/python', "The engine's Python interpreter (npm start/test build .venv)"),
   ENGINE_DEVICE: v(z.string().regex(/^(auto|cpu|cuda(:\d+)?)$/), 'auto', 'auto, cpu, cuda or cuda:N'),
   ENGINE_DTYPE: v(z.enum(['auto', 'float16', 'bfloat16', 'float32']), 'auto', 'auto = float16 on GPU, float32 on CPU'),
@@ -105,6 +106,13 @@ export const ENV_REGISTRY = {
   METRICS_TOKEN: v(longSecretOrEmpty, '', 'When set, GET /metrics needs `Authorization: Bearer <token>` (at least 16 characters); empty = open', true),
   DASHBOARD_USER: v(z.string(), '', 'Dashboard login (HTTP basic auth); the dashboard is off unless user and password are both set'),
   DASHBOARD_PASSWORD: v(longSecretOrEmpty, '', 'Dashboard password (HTTP basic auth), at least 16 characters; repeated failures from one address are refused for a while', true),
+
+  WEB_HOST: v(z.string().min(1), '127.0.0.1', 'Address the web page listens on; anything beyond loopback needs WEB_TOKEN or WEB_USER + WEB_PASSWORD'),
+  WEB_PORT: v(port, '8080', 'Port of the web page served by the bot process (0 = off)'),
+  WEB_TOKEN: v(token, '', 'Access token for the web page: open it once as /?token=<token> (or send Authorization: Bearer <token>)', true),
+  WEB_USER: v(z.string(), '', 'Web page login (HTTP basic auth), with WEB_PASSWORD'),
+  WEB_PASSWORD: v(z.string(), '', 'Web page password (HTTP basic auth)', true),
+  WEB_COOKIE_SECRET: v(z.string(), '', 'Key that signs the web page\'s per-browser user cookie; empty = one generated and kept in var/web-cookie-secret (set it when several bot processes serve the page)', true),
 
   ADMIN_IDS: v(idList, '', 'Platform-qualified admin ids allowed /gpu status, e.g. telegram:123,discord:456'),
 
@@ -144,7 +152,14 @@ export function parseEnv(source: NodeJS.ProcessEnv = loadProcessEnv()): Env {
     }
     out[name] = parsed.data;
   }
+  // The default address follows REDIS_LOCAL_PORT, so every process agrees on it (tests point it at a free port).
+  if (source.REDIS_URL === undefined) out.REDIS_URL = `redis://127.0.0.1:${String(out.REDIS_LOCAL_PORT)}`;
   return out as Env;
+}
+
+/** True when the operator set `name` (environment or .env), false when its default applies. */
+export function isSetByOperator(name: EnvName, source: NodeJS.ProcessEnv = process.env): boolean {
+  return source[name] !== undefined;
 }
 
 /** Names of the variables marked secret (tokens, passwords): never logged, never passed to the engine. */

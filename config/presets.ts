@@ -20,9 +20,12 @@ const presetSchema = z
     guidance: z.number().min(0).max(30),
     tradesFidelity: z.boolean().optional(),
     cache: cacheSchema.optional(),
+    // Kernel precision (engine: worker/engine/cogcast_engine/turbo.py): fp8 is faster, but not the same frames.
+    precision: z.enum(['full', 'fp8']).optional(),
   })
   .strict()
-  .refine((p) => !p.cache || p.tradesFidelity === true, { message: 'a preset with a step cache must say tradesFidelity: true', path: ['tradesFidelity'] });
+  .refine((p) => !p.cache || p.tradesFidelity === true, { message: 'a preset with a step cache must say tradesFidelity: true', path: ['tradesFidelity'] })
+  .refine((p) => p.precision !== 'fp8' || p.tradesFidelity === true, { message: 'an fp8 preset must say tradesFidelity: true', path: ['tradesFidelity'] });
 
 const presetsFileSchema = z
   .object({

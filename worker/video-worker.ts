@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { type Env, withoutSecrets } from '../config/env.ts';
+import { type Env, isSetByOperator, withoutSecrets } from '../config/env.ts';
 import { loadPresets } from '../config/presets.ts';
 import { logger, withJobFields } from '../src/core/log.ts';
 import { UserQuota } from '../src/core/quota.ts';
@@ -16,6 +16,7 @@ import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
+import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
@@ -35,10 +36,15 @@ export interface VideoWorkerOptions {
   /** Override WORKER_STALLED_INTERVAL_MS / WORKER_LOCK_DURATION_MS (tests use short ones). */
   stalledIntervalMs?: number;
   lockDurationMs?: number;
+  /** The model ENGINE_MODEL resolved to (npm start resolves it first); resolved here when absent. */
+  model?: ResolvedModel;
+  /** Called with the engine client before it starts, to follow its start-up (loading, warming). */
+  onEngine?: (engine: EngineClient) => void;
 }
 
 export interface RunningWorker {
   id: string;
+  model: ResolvedModel;
   worker: Worker<JobRequest, JobResult>;
   engine: EngineClient;
   queue: VideoQueue;
@@ -48,11 +54,15 @@ export interface RunningWorker {
 
 export async function startVideoWorker(config: Env, options: VideoWorkerOptions = {}): Promise<RunningWorker> {
   await assertFfmpegAvailable();
-  const presets = loadPresets(config.PRESETS_FILE);
   const id = config.WORKER_ID || `${hostname()}-${process.pid}`;
   const activity = new WorkerActivity();
   // Worker and engine lines carry the running job's id, user and platform.
   const log = withJobFields(logger('worker', { workerId: id }), () => activity.logFields());
+  const model =
+    options.model ??
+    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log }));
+  const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
+  const presets = loadPresets(presetsFile);
   const redis = workerConnection(config);
   const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
@@ -65,8 +75,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     env: withoutSecrets({
       ...process.env,
       ...options.engineEnv,
-      ENGINE_MODEL: config.ENGINE_MODEL,
-      PRESETS_FILE: resolve(config.PRESETS_FILE),
+      ENGINE_MODEL: model.model,
+      PRESETS_FILE: resolve(presetsFile),
+      // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
+      HF_HUB_DISABLE_PROGRESS_BARS: '1',
       ENGINE_DEVICE: config.ENGINE_DEVICE,
       ENGINE_DTYPE: config.ENGINE_DTYPE,
       ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
@@ -80,6 +92,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     stepTimeoutMs: config.ENGINE_STEP_TIMEOUT_S * 1000,
     log: log.child({ component: 'engine' }),
   });
+  options.onEngine?.(engine);
   const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR));
   for (const d of options.deliveries ?? []) router.register(d);
 
@@ -104,7 +117,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       marker: new DeliveryMarker(redis, prefix),
       cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600)),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),
-      model: config.ENGINE_MODEL,
+      model: model.model,
+      demoModel: model.demo,
       workDir: resolve(config.WORK_DIR),
       outputDir: resolve(config.OUTPUT_DIR),
       workerId: id,
@@ -141,6 +155,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   let closing: Promise<void> | null = null;
   return {
     id,
+    model,
     worker,
     engine,
     queue,

@@ -7,6 +7,7 @@ import { queueVideo } from '../../commands/video.ts';
 import { createCommandServices } from '../app-services.ts';
 import type { ChatContext } from '../core/chat-context.ts';
 import { UserFacingError } from '../core/errors.ts';
+import { text } from '../core/texts.ts';
 import { formatStats } from '../core/stats.ts';
 import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
@@ -58,7 +59,7 @@ const ctx: ChatContext = {
 try {
   await events.waitUntilReady();
   if (!args['no-worker'] && (await services.queue.queue.getWorkersCount()) === 0) {
-    process.stderr.write('No worker is running: starting one in this process (the engine loads and warms up first)...\n');
+    process.stderr.write(`${text('cli.starting_worker')}\n`);
     embedded = await startVideoWorker(config);
   }
   const jobId = await queueVideo(ctx, { prompt: args.prompt, preset: args.preset, seed: args.seed, negativePrompt: args.negative }, services);
@@ -72,10 +73,10 @@ try {
   const job = await services.queue.queue.getJob(jobId);
   if (!job) throw new Error(`job ${jobId} vanished from the queue`);
   const result = jobResultSchema.parse(await job.waitUntilFinished(events));
-  process.stdout.write(`${formatStats(result.stats)}\nwrote ${String(result.receipt.path ?? out)} (${result.bytes} bytes)\n`);
+  process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
 } catch (err) {
   exitCode = 1;
-  const message = err instanceof UserFacingError ? err.message : `failed: ${(err as Error).message}`;
+  const message = err instanceof UserFacingError ? err.message : text('cli.failed', { reason: (err as Error).message });
   process.stderr.write(`${message}\n`);
 } finally {
   await embedded?.close();

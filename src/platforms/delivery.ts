@@ -13,7 +13,15 @@ export interface DeliverableVideo {
   stats: JobStats;
   /** What this platform said when it last posted the same clip (e.g. a Telegram file_id): re-send, no upload. */
   previousReceipt?: Record<string, unknown>;
+  /**
+   * Set when an earlier attempt of this job died while posting this clip (claimed at `claimedAt`, never confirmed):
+   * its post may have landed. A platform that can read back checks before posting; one that cannot marks the re-send.
+   */
+  earlierAttempt?: { claimedAt: number };
 }
+
+/** Shown with a clip posted again after an attempt that died while posting it, where the platform cannot be read back. */
+export const RESENT_NOTE = 'Sent again: an earlier try may already have posted this video.';
 
 export interface DeliveryFailure {
   code: UserErrorCode;

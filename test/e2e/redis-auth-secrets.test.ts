@@ -18,13 +18,14 @@ const USER = 'cogcast-app';
 
 interface Watched {
   child: ChildProcess;
+  stdout: string;
   stderr: string;
 }
 
 function spawnProduct(entry: string, env: NodeJS.ProcessEnv): Watched {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, entry)], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  const watched: Watched = { child, stderr: '' };
-  child.stdout!.on('data', (d: Buffer) => (watched.stderr += d.toString()));
+  const watched: Watched = { child, stdout: '', stderr: '' };
+  child.stdout!.on('data', (d: Buffer) => (watched.stdout += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (watched.stderr += d.toString()));
   return watched;
 }
@@ -62,10 +63,10 @@ describe('a disabled Redis ACL user', () => {
     const bot = spawnProduct('src/bin/start.ts', { ...env, COGCAST_ROLE: 'bot' });
     const worker = spawnProduct('src/bin/worker.ts', env);
     running.push(bot, worker);
-    const both = () => `--- bot\n${bot.stderr}\n--- worker\n${worker.stderr}`;
+    const both = () => `--- bot\n${bot.stdout}${bot.stderr}\n--- worker\n${worker.stdout}${worker.stderr}`;
     // The worker holds a BullMQ Worker, a Queue and its subscriber once its engine is warm; the bot a Queue and commands.
     await until('the worker takes jobs', () => worker.stderr.includes('worker taking jobs'), 180_000, both);
-    await until('the bot serves', () => bot.stderr.includes('no chat platform configured'), 60_000, both);
+    await until('the bot serves', () => /\n {2}dashboard /.test(bot.stdout), 60_000, both);
     const clients = async () => ((await admin.call('CLIENT', 'LIST')) as string).split('\n').filter((l) => l.includes(`user=${USER}`)).length;
     assert.ok((await clients()) >= 4, 'both processes are connected as the ACL user');
 
@@ -77,6 +78,7 @@ describe('a disabled Redis ACL user', () => {
     for (const [name, p] of [['bot', bot], ['worker', worker]] as const) {
       for (const shown of [PASSWORD, encodeURIComponent(PASSWORD), 'ss:w0rd-never-shown']) {
         assert.ok(!p.stderr.includes(shown), `the ${name}'s stderr shows the password (${shown}):\n${p.stderr.slice(-2000)}`);
+        assert.ok(!p.stdout.includes(shown), `the ${name}'s stdout shows the password (${shown}):\n${p.stdout.slice(-2000)}`);
       }
       const lines = p.stderr.split('\n').filter((l) => l.trim());
       const notJson = lines.filter((l) => {

@@ -160,6 +160,8 @@ export class EngineClient extends EventEmitter {
         this.emit('memory', msg);
         break;
       case 'status':
+        this.emit('status', msg); // loading, warming <preset>: the start-up summary shows them
+        break;
       case 'ready':
         break;
     }

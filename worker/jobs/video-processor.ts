@@ -7,14 +7,15 @@ import type { PresetBook } from '../../config/presets.ts';
 import type { UserErrorCode } from '../../src/core/errors.ts';
 import type { UserQuota } from '../../src/core/quota.ts';
 import type { JobStats } from '../../src/core/stats.ts';
-import { wasCancelled } from '../../src/queue/job-cancellation.ts';
+import { startPosting, wasCancelled } from '../../src/queue/job-cancellation.ts';
 import { JOB_PAYLOAD_VERSION, type JobProgress, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
 import type { DeliverableVideo, Delivery, DeliveryRouter } from '../../src/platforms/delivery.ts';
-import type { DeliveryMarker } from './delivery-marker.ts';
+import { type DeliveryMarker, jobLock } from './delivery-marker.ts';
+import { postOnce } from './deliver-once.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
 import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../engine-client/engine-errors.ts';
-import { assertDiskSpace } from './janitor.ts';
+import { assertDiskSpace, removeJobLeftovers } from './janitor.ts';
 import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
 
@@ -27,6 +28,8 @@ export interface VideoProcessorDeps {
   cache: ResultCache;
   quota: UserQuota;
   model: string;
+  /** The tiny demo model: every clip's stats say so (its clips are noise). */
+  demoModel?: boolean;
   workDir: string;
   outputDir: string;
   workerId: string;
@@ -38,7 +41,7 @@ export interface VideoProcessorDeps {
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobRequest, JobResult> {
-  return async (job, _token, signal) => {
+  return async (job, token, signal) => {
     const jobId = job.id ?? '';
     let request: JobRequest;
     try {
@@ -51,7 +54,7 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     const delivery = deps.router.for(request.delivery.platform);
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal);
+      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal, token);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
@@ -65,6 +68,8 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
     } finally {
       await rm(workDir, { recursive: true, force: true });
+      // An earlier attempt killed mid-job (its worker died) left its folder and upload copies behind.
+      await removeJobLeftovers(deps.workDir, jobId).catch((err: Error) => log.warn({ err: err.message }, 'could not remove earlier attempts\' files'));
     }
   };
 }
@@ -78,7 +83,9 @@ async function runJob(
   workDir: string,
   log: Logger,
   signal: AbortSignal | undefined,
+  token: string | undefined,
 ): Promise<JobResult> {
+  const lock = jobLock(deps.queue.queue.toKey(jobId), token);
   const startedAt = Date.now();
   const delivered = await deps.marker.delivered(request.requestId);
   if (delivered) {
@@ -89,21 +96,24 @@ async function runJob(
   const preset = deps.presets.byName.get(request.preset);
   if (!preset) throw new UnrecoverableError(`preset "${request.preset}" is not configured on this worker`);
 
+  const cacheId = resultKey(deps.model, request);
+  const cached = await deps.cache.get(cacheId);
+  // An earlier attempt died while posting this very clip: its post may be up, so the status message is left alone.
+  const earlierAttempt = cached ? await deps.marker.abandonedClaim(request.requestId, lock) : null;
   const report = async (update: JobProgress) => {
+    if (earlierAttempt) return;
     await job.updateProgress(update);
     await delivery.progress(request, jobId, update);
   };
   await report({ stage: 'starting', step: 0, steps: preset.steps });
 
-  const cacheId = resultKey(deps.model, request);
-  const cached = await deps.cache.get(cacheId);
   let video: DeliverableVideo;
   if (cached) {
     log.info('identical request: reusing the stored clip');
     const queueWaitS = seconds(startedAt - job.timestamp);
     const stats: JobStats = { ...cached.stats, cached: true, queueWaitS, deliveryS: null, endToEndS: seconds(Date.now() - job.timestamp), workerId: deps.workerId };
     const previousReceipt = cached.receipts[request.delivery.platform];
-    video = { path: cached.path, bytes: cached.bytes, width: preset.width, height: preset.height, durationS: preset.frames / preset.fps, stats, ...(previousReceipt ? { previousReceipt } : {}) };
+    video = { path: cached.path, bytes: cached.bytes, width: preset.width, height: preset.height, durationS: preset.frames / preset.fps, stats, ...(previousReceipt ? { previousReceipt } : {}), ...(earlierAttempt ? { earlierAttempt } : {}) };
   } else {
     await mkdir(workDir, { recursive: true });
     // Raw frames plus the MP4 (far smaller): twice the frames is a safe bound.
@@ -113,6 +123,8 @@ async function runJob(
       (step, steps) => void report({ stage: 'generating', step, steps }).catch(() => undefined),
       signal,
     );
+    // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
+    if (signal?.aborted || (await wasCancelled(deps.queue, jobId))) throw new EngineCancelledError('cancelled');
     await report({ stage: 'encoding' });
     const encodeStart = Date.now();
     const tmpMp4 = join(workDir, 'video.mp4');
@@ -146,24 +158,23 @@ async function runJob(
       gpuUtilMean: engineResult.gpu_util_mean,
       workerId: deps.workerId,
       cached: false,
+      ...(deps.demoModel ? { demoModel: true } : {}),
     };
     await deps.cache.put(cacheId, storePath, bytes, stats);
-    await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt));
+    await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
     video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
 
-  await report({ stage: 'delivering' });
-  const claim = await deps.marker.claim(request.requestId);
-  if (claim.kind === 'delivered') return { ...jobResultSchema.parse(claim.record), alreadyDelivered: true };
-  if (claim.kind === 'busy') throw new Error('another attempt is posting this video right now');
-  const deliverStart = Date.now();
-  let receipt: Record<string, unknown>;
-  try {
-    receipt = await delivery.deliver(request, jobId, video);
-  } catch (err) {
-    await deps.marker.abandon(request.requestId, claim.token);
-    throw err;
+  // The gate: a cancel that came first stops the job now; from here on Cancel is answered "too late".
+  if (!(await startPosting(deps.queue, jobId))) {
+    if (!cached) await deps.cache.forget(cacheId);
+    throw new EngineCancelledError('cancelled');
   }
+  await report({ stage: 'delivering' });
+  const deliverStart = Date.now();
+  const posted = await postOnce(deps.marker, delivery, request, jobId, lock, video);
+  if (posted.kind === 'already') return { ...jobResultSchema.parse(posted.record), alreadyDelivered: true };
+  const receipt = posted.receipt;
   const deliveryS = seconds(Date.now() - deliverStart);
   const result: JobResult = {
     v: JOB_PAYLOAD_VERSION,

@@ -1,6 +1,7 @@
 // ChatContext for Telegram: answers a command with one status message (sent, then edited) or a button press.
 import type { Telegram } from 'telegraf';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
+import { text } from '../../core/texts.ts';
 import { isNotModified, withBotApiRetry } from './bot-api-retry.ts';
 import { type InlineKeyboard, PARSE_MODE, htmlText, inlineKeyboard, truncate } from './telegram-markup.ts';
 
@@ -71,7 +72,7 @@ export class TelegramChatContext implements ChatContext {
 
   async deliveryTarget(): Promise<DeliveryTarget> {
     const replyToMessageId = this.press ? (this.press.replyToMessageId ?? this.press.messageId) : this.commandMessageId;
-    this.statusMessageId ??= (await this.send(htmlText('⏳ Queuing your video…'), undefined)).message_id;
+    this.statusMessageId ??= (await this.send(htmlText(`⏳ ${text('video.queuing')}`), undefined)).message_id;
     const target: TelegramTarget = {
       chatId: this.chatId,
       statusMessageId: this.statusMessageId,

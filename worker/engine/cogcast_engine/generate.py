@@ -107,11 +107,16 @@ def generate(
     With `cfg_parallel`, both ranks make this same call and cancel together; the follower's output has no frames.
     """
     check_inputs(preset, prompt, negative_prompt, seed, steps)
-    # The whole job runs on the attention kernel chosen at start-up (the compiled graphs were traced with it).
+    # The whole job runs on the attention kernel chosen at start-up (the compiled graphs were traced with it), on
+    # the transformer of the preset's precision (fp8: turbo.py).
     if cfg_parallel is None:
-        with loaded.tuning.attention():
+        with loaded.tuning.attention(), loaded.transformer_for(preset):
             return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel)
-    with loaded.tuning.attention(), cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel) as job:
+    with (
+        loaded.tuning.attention(),
+        loaded.transformer_for(preset, cfg_parallel=True),
+        cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel) as job,
+    ):
         return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes)
 
 
@@ -135,7 +140,7 @@ def _generate(
             do_classifier_free_guidance=do_classifier_free_guidance,
             max_sequence_length=pipe.transformer.config.max_text_seq_length,
             device=device,
-            dtype=loaded.dtype,
+            dtype=pipe.transformer.dtype,  # the latents follow the embeddings' dtype: bf16 for fp8 presets
         )
 
     # 2. Denoise; the step callback times each step, reports progress and is where cancel takes effect
@@ -212,7 +217,8 @@ def decode_frames(loaded: LoadedPipeline, latents: torch.Tensor) -> np.ndarray:
 
 def _decode(loaded: LoadedPipeline, latents: torch.Tensor) -> np.ndarray:
     pipe = loaded.pipe
-    video = pipe.decode_latents(latents)  # (batch, channels, frames, height, width) in [-1, 1]
+    # (batch, channels, frames, height, width) in [-1, 1]; fp8 presets denoise in bf16, the VAE is fp16
+    video = pipe.decode_latents(latents.to(pipe.vae.dtype))
     video = pipe.video_processor.postprocess_video(video=video, output_type="pt")  # (batch, frames, c, h, w) 0..1
     # Round in float32 like diffusers' numpy_to_pil, convert on the device, move 4x fewer bytes to the host.
     frames = (video[0].float() * 255).round().to(torch.uint8).permute(0, 2, 3, 1)

@@ -12,6 +12,9 @@ TEMPORAL_COMPRESSION = 4
 
 # Step caches a preset may ask for (diffusers hooks, see step_cache.py), with the field each one is tuned by.
 CACHE_KINDS = {"first_block": "threshold", "taylorseer": "interval"}
+# Kernel precision a preset runs at: full (the lossless kernels, within 1% of stock) or fp8 (turbo.py: FP8
+# attention and linears, a little fidelity traded for speed).
+PRECISIONS = ("full", "fp8")
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,7 @@ class Preset:
     guidance: float
     description: str = ""
     cache: StepCache | None = None
+    precision: str = "full"  # full | fp8
 
     @property
     def shape_key(self) -> tuple[int, int, int, bool]:
@@ -44,8 +48,9 @@ class Preset:
 
     @property
     def warmup_key(self) -> tuple:
-        """Warm-up runs one preset per key: each graph shape, and each step cache on it (its hooks run once too)."""
-        return (*self.shape_key, self.cache)
+        """Warm-up runs one preset per key: each graph shape, each step cache on it (its hooks run once too), and
+        each precision (fp8 runs graphs of its own)."""
+        return (*self.shape_key, self.cache, self.precision)
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,10 @@ def parse_preset(name: str, raw: Any) -> Preset:
     if not isinstance(description, str):
         raise ValueError(f"{where}.description must be a string, got {description!r}")
     cache = parse_cache(raw.get("cache"), f"{where}.cache")
-    return Preset(name, width, height, frames, fps, steps, float(guidance), description, cache)
+    precision = raw.get("precision", "full")
+    if precision not in PRECISIONS:
+        raise ValueError(f"{where}.precision must be one of {', '.join(PRECISIONS)}, got {precision!r}")
+    return Preset(name, width, height, frames, fps, steps, float(guidance), description, cache, precision)
 
 
 def parse_cache(raw: Any, where: str) -> StepCache | None:
