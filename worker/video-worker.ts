@@ -10,6 +10,7 @@ import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
+import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
@@ -23,6 +24,7 @@ import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
 import { LockWatch } from './jobs/job-lock.ts';
+import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
@@ -63,10 +65,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
-  const redis = workerConnection(config.REDIS_URL);
-  const subscriber = workerConnection(config.REDIS_URL);
+  const redis = workerConnection(config);
+  const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
-  const jobConnection = workerConnection(config.REDIS_URL);
+  const jobConnection = workerConnection(config);
   const queue = videoQueueFromConfig(config, redis, presets);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
@@ -98,7 +100,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
-    createVideoProcessor({
+    scrubbedProcessor(createVideoProcessor({
       engine,
       presets,
       queue,
@@ -115,7 +117,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       lockWatch,
       onDiscarded: (jobId, reason) => activity.discarded(jobId, reason),
       log,
-    }),
+    })),
     {
       connection: jobConnection,
       concurrency: 1,
@@ -125,7 +127,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     },
   );
   lockWatch.observe(worker);
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  logRedisErrors(worker, 'worker', log);
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);
   await listenForCancels(subscriber, queue, (jobId) => {
