@@ -10,6 +10,7 @@ import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
+import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
@@ -22,6 +23,8 @@ import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
+import { LockWatch } from './jobs/job-lock.ts';
+import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
@@ -62,10 +65,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
-  const redis = workerConnection(config.REDIS_URL);
-  const subscriber = workerConnection(config.REDIS_URL);
+  const redis = workerConnection(config);
+  const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
-  const jobConnection = workerConnection(config.REDIS_URL);
+  const jobConnection = workerConnection(config);
   const queue = videoQueueFromConfig(config, redis, presets);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
@@ -93,9 +96,11 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   log.info({ device: ready.device, gpu: ready.gpu_name, warmup: ready.warmup_seconds }, 'engine ready');
 
   const prefix = queue.key();
+  const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS;
+  const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
-    createVideoProcessor({
+    scrubbedProcessor(createVideoProcessor({
       engine,
       presets,
       queue,
@@ -109,17 +114,20 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       outputDir: resolve(config.OUTPUT_DIR),
       workerId: id,
       minFreeDiskBytes: config.MIN_FREE_DISK_MB * 2 ** 20,
+      lockWatch,
+      onDiscarded: (jobId, reason) => activity.discarded(jobId, reason),
       log,
-    }),
+    })),
     {
       connection: jobConnection,
       concurrency: 1,
       name: id,
       stalledInterval: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
-      lockDuration: options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS,
+      lockDuration,
     },
   );
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  lockWatch.observe(worker);
+  logRedisErrors(worker, 'worker', log);
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);
   await listenForCancels(subscriber, queue, (jobId) => {

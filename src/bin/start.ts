@@ -57,7 +57,7 @@ try {
     else log.info({ model: model.model, why: model.why }, 'engine model');
   }
 
-  redis = await provideRedis({ url: config.REDIS_URL, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
+  redis = await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
 
   const platforms: PlatformLine[] = [];
   const off: PlatformLine[] = [];
@@ -80,8 +80,8 @@ try {
     platforms,
     off,
     model,
-    metricsUrl: ops?.metricsPort ? `http://${opsHost}:${ops.metricsPort}` : null,
-    dashboardUrl: ops?.dashboardPort ? `http://${opsHost}:${ops.dashboardPort}/` : null,
+    metricsUrl: ops?.port ? `http://${opsHost}:${ops.port}` : null,
+    dashboardUrl: ops?.port && ops.dashboardPath ? `http://${opsHost}:${ops.port}${ops.dashboardPath}/` : null,
     dashboardOff: dashboardCredentials(config) ? 'port busy' : 'set DASHBOARD_USER and DASHBOARD_PASSWORD',
   });
 

@@ -7,13 +7,13 @@ import { engineEnvironment } from './engine-environment.ts';
 import { EngineBusyError, EngineCancelledError, EngineDeadError, EngineGenerateError } from './engine-errors.ts';
 import {
   type EngineMemory,
+  type EngineStatus,
   type EngineMessage,
   type EngineReady,
   type EngineRequest,
   type EngineResult,
   type EngineSettings,
   type EngineStats,
-  type EngineStatus,
   type EngineTuning,
   type GenerateRequest,
   type ProgressStage,
@@ -52,11 +52,12 @@ export interface EngineReport {
 }
 
 export interface EngineClientEvents {
-  status: [status: EngineStatus];
   ready: [ready: EngineReady];
   restart: [restarts: number];
   result: [result: EngineResult];
   memory: [memory: EngineMemory];
+  /** Start-up progress (loading, warming <preset>): the start-up summary shows it. */
+  status: [status: EngineStatus];
   /** stop() finished: the engine is gone for good. */
   stopped: [];
 }

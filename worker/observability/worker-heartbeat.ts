@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HeartbeatEngineState, WorkerHeartbeat } from '../../src/core/heartbeat.ts';
+import { scrubSecrets } from '../../src/core/scrub-secrets.ts';
 import { clearGpuReadings, setGpuReadings } from '../../src/ops/metrics.ts';
 import { publishHeartbeat, retireHeartbeat } from '../../src/queue/fleet-readings.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
@@ -92,7 +93,7 @@ export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeart
       jobsDone: activity.jobsDone,
       jobsFailed: activity.jobsFailed,
       medianJobS: activity.medianJobS(),
-      lastError: activity.lastError,
+      lastError: activity.lastError && { ...activity.lastError, message: scrubSecrets(activity.lastError.message) },
     };
   }
 
