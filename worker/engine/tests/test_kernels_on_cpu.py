@@ -135,3 +135,20 @@ def test_shipped_turbo_preset_is_fp8_at_standards_shape_and_steps():
     standard, turbo = presets.get("standard"), presets.get("turbo")
     assert turbo.precision == "fp8" and standard.precision == "full" and turbo.cache is None
     assert (turbo.shape_key, turbo.steps) == (standard.shape_key, standard.steps)
+
+
+@torch.no_grad()
+def test_fa3_runs_an_fp16_models_attention_in_bf16_and_gives_it_back(stand_in_fa3):
+    transformer = tiny_transformer().half()
+    transformer.fuse_qkv_projections()
+    inputs = (torch.randn(2, 2, 4, 8, 8).half(), torch.randn(2, 4, 16).half(), torch.tensor([10, 10]))
+    expected = transformer(*inputs, return_dict=False)[0].float()
+    fa3_attention.set_processors(transformer, "fa3")
+    attn = transformer.transformer_blocks[0].attn1
+    assert (attn.to_qkv.weight.dtype, attn.norm_q.weight.dtype, attn.to_out[0].weight.dtype) == (torch.bfloat16,) * 3
+    assert transformer.transformer_blocks[0].ff.net[2].weight.dtype == torch.float16, "only the attention changes"
+    actual = transformer(*inputs, return_dict=False)[0]
+    assert actual.dtype == torch.float16
+    assert ((actual.float() - expected).norm() / expected.norm()).item() < 2e-2
+    fa3_attention.set_processors(transformer, None)
+    assert attn.to_qkv.weight.dtype == torch.float16
