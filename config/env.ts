@@ -37,6 +37,7 @@ export const ENV_REGISTRY = {
   REDIS_URL: v(z.url({ protocol: /^rediss?$/ }), 'redis://127.0.0.1:6379', 'Redis holding the BullMQ queue, quotas and markers'),
   QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
   PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file'),
+  COMMANDS_DIR: v(z.string().min(1), 'commands', 'Comma-separated folders whose files are the user-facing commands (each file one command, routed on every platform)'),
   LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
