@@ -93,7 +93,8 @@ const ctx: ChatContext = {
 };
 
 try {
-  await events.waitUntilReady();
+  // Both connections up before the first command, so a slow connect is not taken for Redis being down.
+  await Promise.all([events.waitUntilReady(), services.queue.queue.waitUntilReady()]);
   await dispatch(command, ctx, undefined, services, { input: () => rawInput(options, args) });
   if (replies.some((r) => r.kind === 'error')) exitCode = 1;
   const jobId = replies.find((r) => r.kind === 'accepted')?.jobId;

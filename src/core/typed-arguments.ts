@@ -35,9 +35,9 @@ export function parseTypedArguments(payload: string, options: readonly OptionSpe
   const textField = options.find((o) => o.meta.text);
   const bar = optionsBar(payload, [...byName.keys()]);
   const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
-  const text = bar < 0 ? payload : payload.slice(0, bar);
+  const text = (bar < 0 ? payload : payload.slice(0, bar)).trim();
   // Blank free text is no value at all: a required field then gets its own refusal (prompt_empty).
-  if (textField && text.trim() !== '') input[textField.field] = typedValue(textField, text);
+  if (textField && text !== '') input[textField.field] = typedValue(textField, text);
   if (bar < 0) return { ...input };
   for (const match of payload.slice(bar + 1).matchAll(TOKEN)) {
     const [token, key, quoted, bare] = match;
