@@ -14,7 +14,7 @@ export const gpuStatusCommand = {
   ack: 'private',
   async execute(ctx, _input, services) {
     const snapshot = await readFleetSnapshot(services.queue);
-    await ctx.reply({ kind: 'info', text: renderFleetStatus(snapshot, fleetThresholds(services.env)), private: true });
+    await ctx.reply({ kind: 'info', text: renderFleetStatus(snapshot, fleetThresholds(services.env)), private: true, confidential: true });
   },
 } satisfies Command<Record<string, never>>;
 

@@ -35,6 +35,8 @@ export interface Reply {
   rich?: Span[][];
   /** Only the requester sees it, where the platform can do that (Discord ephemeral replies, Telegram private chat). */
   private?: boolean;
+  /** Must not be seen by others (admin answers): where a platform has no private reply in a group (Telegram), it goes to the user's private chat or is withheld. */
+  confidential?: boolean;
   buttons?: ReplyButton[];
   /** For an accepted reply: the job it queued (the CLI waits for it). */
   jobId?: string;

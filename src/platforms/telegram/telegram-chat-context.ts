@@ -92,7 +92,7 @@ export class TelegramChatContext implements ChatContext {
           // The message cannot be edited any more: the toast says it instead.
         }
       }
-    } else if (reply.private && reply.kind === 'info' && this.chat.type !== 'private') {
+    } else if (reply.confidential && this.chat.type !== 'private') {
       await this.replyPrivately(body, keyboard);
     } else {
       this.statusMessageId = (await this.send(this.chat.id, body, keyboard)).message_id;
@@ -122,7 +122,7 @@ export class TelegramChatContext implements ChatContext {
   }
 
   /**
-   * An answer for one person asked for in a group (an admin's /gpu status): sent to their private chat with the
+   * A confidential answer asked for in a group (an admin's /gpu status): sent to their private chat with the
    * bot. When the bot cannot write there (never started, or an anonymous identity), the group only gets a pointer.
    */
   private async replyPrivately(html: string, keyboard: InlineKeyboard | undefined): Promise<void> {
