@@ -4,7 +4,7 @@ import type { DeliveryTarget } from '../src/core/chat-context.ts';
 import { type Command, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
 import { text } from '../src/core/texts.ts';
-import { requestCancel } from '../src/queue/job-cancellation.ts';
+import { cancelJob } from '../src/queue/job-cancellation.ts';
 import { jobRequestSchema } from '../src/queue/job-contract.ts';
 
 export const cancelInputSchema = z.object({
@@ -31,28 +31,34 @@ export const cancelCommand = {
     const jobIds = input.jobId ? [input.jobId] : await services.quota.pendingJobs(owner);
     if (jobIds.length === 0) throw new UserFacingError('job_not_found');
     let cancelled = 0;
+    let tooLate = 0;
     const removedJobs: { jobId: string; delivery: DeliveryTarget }[] = [];
     for (const jobId of jobIds) {
       try {
         // Read before cancelling: a removed job is gone, and its status message must still be marked.
         const delivery = jobRequestSchema.shape.delivery.safeParse((await services.queue.queue.getJob(jobId))?.data?.delivery);
-        const outcome = await requestCancel(services.queue, jobId, owner, ctx.user.isAdmin);
+        const { outcome, owner: jobOwner } = await cancelJob(services.queue, jobId, owner, ctx.user.isAdmin);
         if (outcome === 'removed') {
-          // A removed job never reaches a worker, so nobody else releases its quota or marks its message.
-          await services.quota.release(owner, jobId);
+          // A removed job never reaches a worker, so nobody else releases its quota (its owner's, whoever
+          // cancelled it) or marks its status message.
+          await services.quota.release(jobOwner, jobId);
           if (delivery.success) removedJobs.push({ jobId, delivery: delivery.data });
         }
-        cancelled += 1;
+        if (outcome === 'too_late') tooLate += 1;
+        else cancelled += 1;
       } catch (err) {
         // With no job named, skip the ones that finished meanwhile; a named job reports why.
         if (input.jobId || !(err instanceof UserFacingError)) throw err;
         await services.quota.release(owner, jobId);
       }
     }
+    // Once posting has begun the clip will arrive: say so, and leave its status message as it is.
+    if (cancelled === 0 && tooLate > 0) throw new UserFacingError('cancel_too_late');
     if (cancelled === 0) throw new UserFacingError('job_not_found');
+    const done = cancelled === 1 ? text('cancel.done_one') : text('cancel.done_many', { count: cancelled });
     await ctx.reply({
       kind: 'info',
-      text: cancelled === 1 ? text('cancel.done_one') : text('cancel.done_many', { count: cancelled }),
+      text: tooLate > 0 ? `${done} ${text('cancel_too_late')}` : done,
       private: true,
       ...(removedJobs.length > 0 ? { removedJobs } : {}),
     });

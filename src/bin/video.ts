@@ -74,7 +74,7 @@ if (args.values.help) {
 }
 const services = createCommandServices(config);
 const out = resolve(typeof args.values.out === 'string' ? args.values.out : `cogcast-${Date.now()}.mp4`);
-const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
+const events = new OwnedQueueEvents(config.QUEUE_NAME, config);
 let embedded: RunningWorker | null = null;
 let exitCode = 0;
 const replies: Reply[] = [];

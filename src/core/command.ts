@@ -124,16 +124,18 @@ export function parseCommandInput<I>(command: Command<I>, raw: unknown): I {
   throw new UserFacingError('bad_option', { option: echoInput(field || 'input', 40) });
 }
 
-// ioredis may still read 'ready' for a moment after Redis died (the socket's close is handled a tick later).
+// ioredis may still read 'ready' for a moment after Redis died (the socket's close is handled a tick later), and
+// for as long as a link that went silent lasts: then only the command timeout says so.
 const CONNECTION_ERROR_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT']);
 const CONNECTION_ERROR_NAMES = new Set(['MaxRetriesPerRequestError']);
+const IOREDIS_CONNECTION_MESSAGES = new Set(["Stream isn't writeable and enableOfflineQueue options is false", 'Connection is closed.', 'Command timed out']);
 
 /** ioredis' failures as a typed error: its error classes and codes, no message matching except its two plain Errors. */
 function asQueueUnavailable(redis: Pick<Redis, 'status'>, err: unknown): QueueUnavailableError | null {
   if (err instanceof QueueUnavailableError) return err;
   const e = err as { name?: string; code?: string; message?: string } | null;
-  // ioredis raises these two as plain Errors with fixed texts (no class or code to test).
-  const closed = e?.message === "Stream isn't writeable and enableOfflineQueue options is false" || e?.message === 'Connection is closed.';
+  // ioredis raises these as plain Errors with fixed texts (no class or code to test).
+  const closed = IOREDIS_CONNECTION_MESSAGES.has(e?.message ?? '');
   if (redis.status !== 'ready' || CONNECTION_ERROR_NAMES.has(e?.name ?? '') || CONNECTION_ERROR_CODES.has(e?.code ?? '') || closed) return new QueueUnavailableError(err);
   return null;
 }

@@ -1,5 +1,4 @@
 // The Telegram bot (telegraf): routes typed commands and inline buttons to the command registry, generically.
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import type { CallbackQuery, Message, User } from 'telegraf/types';
@@ -17,6 +16,7 @@ import { withBotApiRetry } from './bot-api-retry.ts';
 import { notACommandText, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
 import { type ChatInfo, TelegramChatContext } from './telegram-chat-context.ts';
+import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
@@ -122,13 +122,9 @@ export async function startTelegramBot(config: Env, services: CommandServices): 
   await bot.telegram.setMyCommands(telegramMenu(registry)).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
 
   if (config.TELEGRAM_WEBHOOK_URL) {
-    const url = new URL(config.TELEGRAM_WEBHOOK_URL);
-    const secretToken = config.TELEGRAM_WEBHOOK_SECRET || createHash('sha256').update(`cogcast:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
-    await bot.launch({
-      allowedUpdates: [...ALLOWED_UPDATES],
-      webhook: { domain: url.host, path: url.pathname, port: config.TELEGRAM_WEBHOOK_PORT, secretToken },
-    });
-    log.info({ bot: bot.botInfo.username, url: url.origin + url.pathname, port: config.TELEGRAM_WEBHOOK_PORT }, 'telegram bot receiving updates by webhook');
+    const webhook = webhookOptions(config);
+    await bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], webhook });
+    log.info({ bot: bot.botInfo.username, url: `https://${webhook.domain}${webhook.path}`, host: webhook.host, port: webhook.port }, 'telegram bot receiving updates by webhook');
     return { platform: 'telegram', bot, stop: async () => stopBot(bot) };
   }
 
