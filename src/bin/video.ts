@@ -12,6 +12,8 @@ import { formatStats } from '../core/stats.ts';
 import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
+import { configureLogs } from '../core/log.ts';
+import { cliLogLevel, terminalProgress } from './terminal-progress.ts';
 
 const USAGE = 'usage: npm run video -- --prompt "a red fox in the snow" [--preset draft] [--seed 42] [--negative "..."] [--out clip.mp4] [--no-worker]';
 
@@ -40,6 +42,7 @@ if (args.help) {
   process.exit(0);
 }
 const config = env();
+configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) as typeof config.LOG_LEVEL });
 const services = createCommandServices(config);
 const out = resolve(args.out ?? `cogcast-${Date.now()}.mp4`);
 const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
@@ -63,16 +66,15 @@ try {
     embedded = await startVideoWorker(config);
   }
   const jobId = await queueVideo(ctx, { prompt: args.prompt, preset: args.preset, seed: args.seed, negativePrompt: args.negative }, services);
+  const display = terminalProgress();
   events.on('progress', ({ jobId: id, data }) => {
     if (id !== jobId) return;
     const p = jobProgressSchema.safeParse(data);
-    if (!p.success) return;
-    const bar = p.data.steps ? ` ${p.data.step ?? 0}/${p.data.steps}` : '';
-    process.stderr.write(`  ${p.data.stage}${bar}\n`);
+    if (p.success) display.update(p.data);
   });
   const job = await services.queue.queue.getJob(jobId);
   if (!job) throw new Error(`job ${jobId} vanished from the queue`);
-  const result = jobResultSchema.parse(await job.waitUntilFinished(events));
+  const result = jobResultSchema.parse(await job.waitUntilFinished(events).finally(() => display.stop()));
   process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
 } catch (err) {
   exitCode = 1;
