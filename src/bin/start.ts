@@ -13,6 +13,8 @@ import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
 import { dashboardCredentials } from '../ops/dashboard.ts';
 import { type ProvidedRedis, RedisUnavailableError, provideRedis } from '../queue/embedded-redis.ts';
 import { loadPresets } from '../../config/presets.ts';
+import { checkWebSettings, WebConfigError } from '../platforms/web/web-access.ts';
+import { startWebPlatform } from '../platforms/web/web-server.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { chatPlatformLine, followEngineStart, type PlatformLine, StartupReport } from './startup-summary.ts';
 
@@ -46,6 +48,7 @@ async function cannotStart(message: string): Promise<never> {
 }
 
 try {
+  checkWebSettings(config);
   // The model first: a wrong ENGINE_MODEL is reported in seconds, before any platform comes up.
   let model: ResolvedModel | null = null;
   if (config.COGCAST_ROLE !== 'bot') {
@@ -66,6 +69,20 @@ try {
     platforms.push(...adapters.map(chatPlatformLine));
     if (!config.TELEGRAM_BOT_TOKEN) off.push({ platform: 'telegram', detail: 'set TELEGRAM_BOT_TOKEN' });
     if (!config.DISCORD_TOKEN) off.push({ platform: 'discord', detail: 'set DISCORD_TOKEN' });
+    if (config.WEB_PORT === 0) off.push({ platform: 'web', detail: 'WEB_PORT=0' });
+    else {
+      const web = await startWebPlatform({ config, services, log: logger('web'), demoModel: () => model?.demo === true }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
+        // A busy port must not stop the bots and the worker: the page is off, and the summary says why.
+        off.push({ platform: 'web', detail: `cannot listen on ${config.WEB_HOST}:${config.WEB_PORT} (${err.code === 'EADDRINUSE' ? 'port in use' : 'not allowed'}); set WEB_PORT` });
+        log.error({ err: err.message }, 'web page off');
+        return null;
+      });
+      if (web) {
+        adapters.push(web);
+        platforms.push({ platform: 'web', detail: `${web.url}${config.WEB_TOKEN ? ' (open it once with ?token=<WEB_TOKEN>)' : config.WEB_USER ? ' (login: WEB_USER)' : ''}` });
+      }
+    }
   }
   // One /metrics + /healthz per process; the worker's engine joins health once it exists.
   const port = config.COGCAST_ROLE === 'worker' ? config.WORKER_METRICS_PORT : config.METRICS_PORT;
@@ -93,6 +110,6 @@ try {
   // A signal that came while starting is acted on now, with everything started known to shutdown.
   stop.stopWith(shutdown);
 } catch (err) {
-  if (err instanceof RedisUnavailableError || err instanceof ModelUnavailableError) await cannotStart(err.message);
+  if (err instanceof RedisUnavailableError || err instanceof ModelUnavailableError || err instanceof WebConfigError) await cannotStart(err.message);
   await cannotStart((err as Error).message);
 }
