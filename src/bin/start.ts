@@ -1,20 +1,19 @@
 // `npm start`: runs the chat bots, one GPU worker, or both (COGCAST_ROLE) on what this machine has (a local Redis,
 // the demo model where there are no weights), says what it runs in a summary, and stops in order on SIGTERM.
-import { text } from '../core/texts.ts';
+// Only what the first checks need is imported up front: a wrong ENGINE_MODEL or web setting is reported in
+// seconds, before the platform libraries (discord.js, telegraf, BullMQ, express) load.
 import { resolve } from 'node:path';
 import { type Env, env, isSetByOperator } from '../../config/env.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
-import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
-import { ModelUnavailableError, type ResolvedModel, resolveEngineModel } from '../../worker/engine-client/model-resolution.ts';
-import { startChatAdapters, type RunningAdapter } from '../platforms/start-adapters.ts';
-import { createCommandServices } from '../app-services.ts';
-import { configureLogs, logger } from '../core/log.ts';
-import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
-import { dashboardCredentials } from '../ops/dashboard.ts';
-import { type ProvidedRedis, RedisUnavailableError, provideRedis } from '../queue/embedded-redis.ts';
 import { loadPresets } from '../../config/presets.ts';
+import { ModelUnavailableError, type ResolvedModel, resolveEngineModel } from '../../worker/engine-client/model-resolution.ts';
+import type { RunningWorker } from '../../worker/video-worker.ts';
+import type { createCommandServices } from '../app-services.ts';
+import { configureLogs, logger } from '../core/log.ts';
+import { text } from '../core/texts.ts';
+import type { RunningOps } from '../ops/process-ops.ts';
+import type { RunningAdapter } from '../platforms/start-adapters.ts';
 import { checkWebSettings, WebConfigError } from '../platforms/web/web-access.ts';
-import { startWebPlatform } from '../platforms/web/web-server.ts';
+import type { ProvidedRedis } from '../queue/embedded-redis.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { chatPlatformLine, followEngineStart, type PlatformLine, StartupReport } from './startup-summary.ts';
 
@@ -58,6 +57,15 @@ try {
     if (model.demo) log.warn({ model: model.model, why: model.why }, text('demo_model'));
     else log.info({ model: model.model, why: model.why }, 'engine model');
   }
+
+  const { provideRedis } = await import('../queue/embedded-redis.ts');
+  const { createCommandServices } = await import('../app-services.ts');
+  const { startChatAdapters } = await import('../platforms/start-adapters.ts');
+  const { startWebPlatform } = await import('../platforms/web/web-server.ts');
+  const { startProcessOps } = await import('../ops/process-ops.ts');
+  const { dashboardCredentials } = await import('../ops/dashboard.ts');
+  const { configuredDeliveries } = await import('../platforms/configured-deliveries.ts');
+  const { startVideoWorker } = await import('../../worker/video-worker.ts');
 
   redis = await provideRedis({ url: config.REDIS_URL, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
 
@@ -110,6 +118,7 @@ try {
   // A signal that came while starting is acted on now, with everything started known to shutdown.
   stop.stopWith(shutdown);
 } catch (err) {
-  if (err instanceof RedisUnavailableError || err instanceof ModelUnavailableError || err instanceof WebConfigError) await cannotStart(err.message);
+  // Each of these is one paragraph already (RedisUnavailableError too: its module loads late, so it is not named here).
+  if (err instanceof ModelUnavailableError || err instanceof WebConfigError) await cannotStart(err.message);
   await cannotStart((err as Error).message);
 }

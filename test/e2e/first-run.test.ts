@@ -240,10 +240,10 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     assert.deepEqual(polls, []);
     await a.page.screenshot({ path: join(SHOTS, 'first-run-4-done.png'), fullPage: true });
 
-    // 7. A reloaded page lists the user's own clips, newest first, and no one else's.
+    // 7. A reloaded page lists the user's own clips and no one else's (a cancelled waiting job left the queue: gone).
     await a.page.reload();
     await expectState(a.page, firstId, 'done', 30_000);
-    assert.deepEqual(await a.page.locator('li.clip').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.jobId)), [secondId, firstId]);
+    assert.deepEqual(await a.page.locator('li.clip').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.jobId)), [firstId]);
     assert.equal(await a.page.locator(`li[data-job-id="${bobId}"]`).count(), 0);
   });
 
