@@ -134,7 +134,8 @@ export function doneView(view: WebJobView, returnValue: unknown): WebJobView {
     step: stats.steps,
     steps: stats.steps,
     videoUrl: clipUrl(view.jobId),
-    stats: formatStats(stats),
+    // The demo note has its own highlighted line on the page (demoModel), not a second one in the stats.
+    stats: formatStats({ ...stats, demoModel: false }),
     durationS: stats.frames / stats.fps,
     demoModel: stats.demoModel === true,
     canCancel: false,

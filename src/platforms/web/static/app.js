@@ -89,7 +89,8 @@
     answer.setAttribute('role', 'status');
     cancel.addEventListener('click', async () => {
       const a = await post(`/api/videos/${encodeURIComponent(jobId)}/cancel`, {});
-      answer.textContent = a.text;
+      // Success shows in the status line (pushed); only a refusal needs words here.
+      answer.textContent = a.ok ? '' : a.text;
     });
     reroll.addEventListener('click', async () => {
       const a = await post(`/api/videos/${encodeURIComponent(jobId)}/reroll`, {});
