@@ -11,6 +11,7 @@ import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
+import { waitUntilReady } from '../../src/queue/redis.ts';
 import { eventually } from '../helpers/chat-worker-harness.ts';
 import { recordingContext } from '../helpers/recording-context.ts';
 import { type StageHolds, stageHolds } from '../helpers/stage-holds.ts';
@@ -42,10 +43,11 @@ describe('stopping a worker mid-job', () => {
   let holds: StageHolds;
   const children: ChildProcess[] = [];
 
-  before(() => {
+  before(async () => {
     t = testConfig({ QUOTA_MAX_PENDING_PER_USER: '10', QUOTA_MAX_JOBS_PER_HOUR: '100' });
     services = createCommandServices(t.config);
     holds = stageHolds(join(t.tmp, 'holds'));
+    await waitUntilReady(services.redis);
   });
   after(async () => {
     holds.releaseAll();
