@@ -1,14 +1,12 @@
 /**
  * Turns text + parse_mode into what Telegram stores: plain text plus entities, or the exact
- * "can't parse entities" error. The parsers follow TDLib's (which the Bot API server runs), so a
- * bot that forgets to escape a '.' in MarkdownV2 fails here the way it would in production.
+ * "can't parse entities" error. The product sends HTML only, so HTML (TDLib's parser, which the Bot API
+ * server runs) is the one mode implemented; any other parse_mode is refused loudly.
  */
 
 import { isSpace, ParseError, sortEntities, type FormattedText } from './entities.ts';
 import { badRequest } from './errors.ts';
 import { parseHtml } from './parse-html.ts';
-import { parseMarkdown } from './parse-markdown.ts';
-import { parseMarkdownV2 } from './parse-markdown-v2.ts';
 import type { TgMessageEntity } from './types.ts';
 
 export type { FormattedText } from './entities.ts';
@@ -33,21 +31,13 @@ export function formatText(raw: string, parseMode: string | undefined, explicit?
   return { text: trimmed.text, entities: sortEntities(mergeDetected(trimmed.entities, detectEntities(trimmed.text))) };
 }
 
-/** Markup parsing alone (no trimming or detection): what TDLib's parse_html/parse_markdown(_v2) return. */
+/** Markup parsing alone (no trimming or detection): what TDLib's parse_html returns. */
 export function parseMarkup(text: string, parseMode: string | undefined): FormattedText {
   const mode = (parseMode ?? '').toLowerCase();
-  switch (mode) {
-    case '':
-      return { text, entities: [] };
-    case 'html':
-      return parseHtml(text);
-    case 'markdownv2':
-      return parseMarkdownV2(text);
-    case 'markdown':
-      return parseMarkdown(text);
-    default:
-      throw badRequest('unsupported parse_mode');
-  }
+  if (mode === '') return { text, entities: [] };
+  if (mode === 'html') return parseHtml(text);
+  // Markdown and MarkdownV2 exist on Telegram but not in this fake: a bot using them is told so.
+  throw badRequest(`unsupported parse_mode (FakeTelegramServer implements HTML only): ${parseMode}`);
 }
 
 /** Same as parseMarkup but returns the error text instead of throwing (handy for table tests). */

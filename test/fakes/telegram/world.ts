@@ -34,23 +34,12 @@ const FILE_ID_PREFIX: Record<StoredFile['kind'], string> = {
   // Real file_ids start with a type tag; keeping the familiar prefixes makes logs read naturally.
   video: 'BAACAgIAAxkBAAI',
   document: 'BQACAgIAAxkBAAI',
-  thumbnail: 'AAMCAgADGQEAAg',
 };
 
 const EXTENSION_MIME: Record<string, string> = {
   mp4: 'video/mp4',
   m4v: 'video/mp4',
-  mov: 'video/quicktime',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  gif: 'image/gif',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  pdf: 'application/pdf',
   txt: 'text/plain',
-  json: 'application/json',
-  zip: 'application/zip',
 };
 
 export function mimeTypeFor(filename: string | undefined, fallback?: string): string {
@@ -145,15 +134,12 @@ export class World {
     meta: { filename?: string; mimeType?: string; video?: StoredFile['video'] },
   ): StoredFile {
     const seq = this.fileSeq++;
-    const ext = meta.filename?.includes('.') ? meta.filename.split('.').pop() : kind === 'video' ? 'mp4' : 'dat';
-    const folder = kind === 'video' ? 'videos' : kind === 'thumbnail' ? 'thumbnails' : 'documents';
     const file: StoredFile = {
       fileId: `${FILE_ID_PREFIX[kind]}${seq}${randomBytes(24).toString('base64url')}`,
       // Telegram's file_unique_id is the same for the same file; derive it from the content.
       fileUniqueId: `AgAD${createHash('sha256').update(bytes).digest('base64url').slice(0, 12)}`,
       kind,
       bytes,
-      filePath: `${folder}/file_${seq}.${ext}`,
     };
     if (meta.filename !== undefined) file.filename = meta.filename;
     if (meta.mimeType !== undefined) file.mimeType = meta.mimeType;
@@ -164,10 +150,6 @@ export class World {
 
   file(fileId: string): StoredFile | undefined {
     return this.files.get(fileId);
-  }
-
-  fileByPath(filePath: string): StoredFile | undefined {
-    return [...this.files.values()].find((f) => f.filePath === filePath);
   }
 
   // ---- callback queries ----
