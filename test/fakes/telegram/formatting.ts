@@ -74,7 +74,7 @@ const WORD = /[\p{L}\p{N}_]/u;
 /** Short @names that are inline bots rather than people; TDLib keeps them as mentions. */
 const SHORT_MENTIONS = new Set(['gif', 'wiki', 'vid', 'bing', 'pic', 'bold', 'imdb', 'coub', 'like', 'vote']);
 
-/** Mentions, bot commands, hashtags and scheme URLs, found the way TDLib's matchers do. */
+/** Bot commands and mentions (what routing and privacy mode read), found the way TDLib's matchers do. */
 export function detectEntities(text: string): TgMessageEntity[] {
   const found: TgMessageEntity[] = [];
   const prevChar = (index: number) => (index > 0 ? String.fromCodePoint(text.codePointAt(index - 1)!) : '');
@@ -96,17 +96,6 @@ export function detectEntities(text: string): TgMessageEntity[] {
     const name = m[1]!;
     if (name.length < 4 && !SHORT_MENTIONS.has(name.toLowerCase())) continue;
     found.push({ type: 'mention', offset: start, length: end - start });
-  }
-  for (const m of text.matchAll(/#([\p{L}\p{Nd}_\u200c]{1,256})/gu)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    if (/[\p{L}\p{Nd}_\u200c]/u.test(prevChar(start)) || text[end] === '#' || !/\p{L}/u.test(m[1]!)) continue;
-    found.push({ type: 'hashtag', offset: start, length: end - start });
-  }
-  for (const m of text.matchAll(/\b(?:https?:\/\/|www\.)[^\s<>"]+/gi)) {
-    // Trailing punctuation usually ends the sentence, not the URL.
-    const url = m[0].replace(/[.,:;!?)\]'"]+$/, '');
-    if (url.length > 0) found.push({ type: 'url', offset: m.index, length: url.length });
   }
   // Earlier matches win on overlap (a command's "@bot" suffix is not a separate mention).
   const kept: TgMessageEntity[] = [];

@@ -37,10 +37,6 @@ export class HttpApi {
     this.faults.set(key, list);
   }
 
-  clearFaults(): void {
-    this.faults.clear();
-  }
-
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const { deps } = this;
     const url = new URL(req.url ?? '/', 'http://fake');

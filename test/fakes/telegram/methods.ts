@@ -175,32 +175,13 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       return applyEdit(stored, 'editMessageReplyMarkup', p, markup, {});
     },
 
-    deleteMessage: ({ params: p }) => {
-      const chat = world.resolveChat(p.chatId());
-      const stored = chat.messages.get(p.int('message_id') ?? 0);
-      if (stored === undefined || stored.deleted) throw badRequest('message to delete not found');
-      // Outside private chats a bot needs admin rights to delete other people's messages; the fake bot has none.
-      if (!stored.fromBot && chat.chat.type !== 'private') throw badRequest("message can't be deleted");
-      world.markDeleted(stored);
-      return true;
-    },
-
     answerCallbackQuery: ({ params: p }) => {
       const queryId = p.str('callback_query_id');
       if (queryId === undefined || queryId === '') throw badRequest('query is too old and response timeout expired or query ID is invalid');
       const text = p.str('text');
       if (text !== undefined && text.length > 200) throw badRequest('MESSAGE_TOO_LONG');
       const showAlert = p.bool('show_alert');
-      const url = p.str('url');
-      const cacheTime = p.int('cache_time');
-      world.answerCallbackQuery({
-        queryId,
-        at: Date.now(),
-        ...(text !== undefined ? { text } : {}),
-        ...(showAlert !== undefined ? { showAlert } : {}),
-        ...(url !== undefined ? { url } : {}),
-        ...(cacheTime !== undefined ? { cacheTime } : {}),
-      });
+      world.answerCallbackQuery({ queryId, at: Date.now(), ...(text !== undefined ? { text } : {}), ...(showAlert !== undefined ? { showAlert } : {}) });
       return true;
     },
 
@@ -237,7 +218,7 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     const messageId = p.int('message_id');
     if (messageId === undefined) throw badRequest('message identifier is not specified');
     const stored = chat.messages.get(messageId);
-    if (stored === undefined || stored.deleted) throw badRequest('message to edit not found');
+    if (stored === undefined) throw badRequest('message to edit not found');
     if (!stored.fromBot) throw badRequest("message can't be edited");
     return stored;
   }
@@ -354,7 +335,7 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     const messageId = rp?.message_id ?? p.int('reply_to_message_id');
     if (messageId === undefined) return undefined;
     const target = chat.messages.get(messageId);
-    if (target === undefined || target.deleted) {
+    if (target === undefined) {
       if (rp?.allow_sending_without_reply ?? p.bool('allow_sending_without_reply')) return undefined;
       throw badRequest('message to be replied not found');
     }

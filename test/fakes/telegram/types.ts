@@ -165,7 +165,6 @@ export interface StoredMessage {
   /** The uploaded or re-sent video/document. */
   file?: StoredFile;
   edits: MessageEdit[];
-  deleted: boolean;
   /** For user messages: whether an update reached the bot (privacy mode can hide group chatter). */
   deliveredToBot?: boolean;
   /** For bot messages: the method and raw parameters of the send call. */
@@ -190,8 +189,6 @@ export interface CallbackAnswer {
   queryId: string;
   text?: string;
   showAlert?: boolean;
-  url?: string;
-  cacheTime?: number;
   at: number;
 }
 

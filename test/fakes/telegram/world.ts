@@ -1,7 +1,7 @@
 /** In-memory Telegram "world" behind the fake: chats, per-chat message ids and history, stored files, callback queries, commands. */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { badRequest, forbidden } from './errors.ts';
+import { badRequest } from './errors.ts';
 import type {
   CallbackAnswer,
   ChatType,
@@ -20,14 +20,11 @@ export interface ChatRecord {
   /** Message ids are per chat and only ever grow, for both sides of the conversation. */
   lastMessageId: number;
   messages: Map<number, StoredMessage>;
-  /** Private chats only: the user blocked the bot. */
-  blocked: boolean;
 }
 
 export interface WorldEvents {
   message(stored: StoredMessage): void;
   edit(stored: StoredMessage, edit: MessageEdit): void;
-  delete(stored: StoredMessage): void;
 }
 
 const FILE_ID_PREFIX: Record<StoredFile['kind'], string> = {
@@ -71,12 +68,12 @@ export class World {
       existing.chat = { ...existing.chat, ...chat };
       return existing;
     }
-    const record: ChatRecord = { chat: { ...chat }, lastMessageId: 0, messages: new Map(), blocked: false };
+    const record: ChatRecord = { chat: { ...chat }, lastMessageId: 0, messages: new Map() };
     this.chats.set(chat.id, record);
     return record;
   }
 
-  /** chat_id -> chat, with the errors Telegram gives for unknown chats and blocked users. */
+  /** chat_id -> chat, with the error Telegram gives for unknown chats. */
   resolveChat(chatId: number | string): ChatRecord {
     let record: ChatRecord | undefined;
     if (typeof chatId === 'number') record = this.chats.get(chatId);
@@ -85,7 +82,6 @@ export class World {
       record = [...this.chats.values()].find((r) => r.chat.username?.toLowerCase() === username);
     }
     if (record === undefined) throw badRequest('chat not found');
-    if (record.blocked) throw forbidden('bot was blocked by the user');
     return record;
   }
 
@@ -94,11 +90,11 @@ export class World {
   addMessage(
     record: ChatRecord,
     build: (messageId: number) => TgMessage,
-    extra: Omit<StoredMessage, 'chatId' | 'messageId' | 'message' | 'edits' | 'deleted'>,
+    extra: Omit<StoredMessage, 'chatId' | 'messageId' | 'message' | 'edits'>,
   ): StoredMessage {
     const messageId = ++record.lastMessageId;
     const message = build(messageId);
-    const stored: StoredMessage = { chatId: record.chat.id, messageId, message, edits: [], deleted: false, ...extra };
+    const stored: StoredMessage = { chatId: record.chat.id, messageId, message, edits: [], ...extra };
     record.messages.set(messageId, stored);
     if (stored.fromBot) this.events.message(stored);
     return stored;
@@ -119,11 +115,6 @@ export class World {
   recordEdit(stored: StoredMessage, edit: MessageEdit): void {
     stored.edits.push(edit);
     this.events.edit(stored, edit);
-  }
-
-  markDeleted(stored: StoredMessage): void {
-    stored.deleted = true;
-    this.events.delete(stored);
   }
 
   // ---- files ----
