@@ -49,7 +49,7 @@ export class RestApi {
     const { route, params, methodMismatch } = findRoute(this.routes, method, path);
     const { key, hash } = bucketKey(method, route?.template ?? path, params);
     // Injected failures come first so a test can fail any request, even one that would 404.
-    const injected = this.limiter.takeInjected(method, path, hash);
+    const injected = this.limiter.takeInjected(method, path, key, hash, Date.now());
     if (injected) return injected;
     if (!route) return errorReply(methodMismatch ? Errors.methodNotAllowed() : Errors.notFound());
     if (route.auth) {
