@@ -2,6 +2,7 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { engineSettingsSchema } from '../worker/engine-client/engine-protocol.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -21,6 +22,9 @@ const gpuPlan = z
   .pipe(z.string().regex(/^(auto|[\w-]+(\+[\w-]+)*(,[\w-]+(\+[\w-]+)*)*)$/, 'auto, or GPU ids such as 0,1 (one worker each) or 0+1,2+3 (two GPUs per worker)'))
   .transform((s): 'auto' | string[] => (s === 'auto' ? 'auto' : s.split(',')));
 
+// The ENGINE_* variables become the engine's settings document (worker/engine-client/engine-settings.ts): their
+// values are checked by the same schemas the engine validates, so the two cannot disagree on what is allowed.
+const engine = engineSettingsSchema.shape;
 // A password in a URL must be percent-encoded: an unencoded `/` or `@` would make part of it the host or path.
 const redisUrl = z
   .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL (percent-encode / @ : in the password)' })
@@ -57,6 +61,7 @@ export const ENV_REGISTRY = {
   REDIS_LOCAL_PORT: v(z.coerce.number().int().min(1).max(65535), '6379', 'Port of the default Redis address, redis://127.0.0.1:<port>, used when REDIS_URL is unset, and of the local redis-server `npm start` runs there (AOF, noeviction, data in var/redis)'),
   QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
   PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file (the demo model, which only makes tiny clips, uses config/presets.demo.json unless this is set)'),
+  COMMANDS_DIR: v(z.string().min(1), 'commands', 'Comma-separated folders whose files are the user-facing commands (each file one command, routed on every platform)'),
   LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
@@ -74,13 +79,13 @@ export const ENV_REGISTRY = {
 
   ENGINE_MODEL: v(z.string().min(1), 'auto', 'auto = models/CogVideoX-2b or the hub id on a CUDA host, else the tiny demo model (clips are noise); or a local diffusers-layout directory, or a hub id where the host has internet'),
   ENGINE_PYTHON: v(z.string().min(1), '.venv/bin/python', "The engine's Python interpreter (npm start/test build .venv)"),
-  ENGINE_DEVICE: v(z.string().regex(/^(auto|cpu|cuda(:\d+)?)$/), 'auto', 'auto, cpu, cuda or cuda:N'),
-  ENGINE_DTYPE: v(z.enum(['auto', 'float16', 'bfloat16', 'float32']), 'auto', 'auto = float16 on GPU, float32 on CPU'),
-  ENGINE_MEMORY_PROFILE: v(z.enum(['auto', 'resident', 'lowvram']), 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
-  ENGINE_COMPILE: v(z.enum(['auto', '0', '1']), 'auto', 'torch.compile the transformer (auto = on GPU only)'),
+  ENGINE_DEVICE: v(engine.device, 'auto', 'auto, cpu, cuda or cuda:N'),
+  ENGINE_DTYPE: v(engine.dtype, 'auto', 'auto = float16 on GPU, float32 on CPU'),
+  ENGINE_MEMORY_PROFILE: v(engine.memory_profile, 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
+  ENGINE_COMPILE: v(engine.compile, 'auto', 'torch.compile the transformer (auto = on GPU only)'),
   ENGINE_COMPILE_CACHE_DIR: v(z.string().min(1), 'var/compile-cache', "torch.compile's on-disk cache: a restarted engine reuses the compiled kernels"),
   ENGINE_WARMUP: v(flag, '1', 'Run every preset once when the engine starts'),
-  ENGINE_LOG_LEVEL: v(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'WARNING', 'Python logging level of the engine'),
+  ENGINE_LOG_LEVEL: v(engine.log_level, 'WARNING', 'Python logging level of the engine'),
   ENGINE_CFG_PARALLEL: v(z.enum(['0', '1']), '0', '1 = each engine spreads every clip over two GPUs, the conditional and unconditional halves of guidance in parallel; needs two visible GPUs per engine'),
   ENGINE_START_TIMEOUT_S: v(positiveInt, '900', 'Longest wait for the engine to load and warm up'),
   ENGINE_STEP_TIMEOUT_S: v(positiveInt, '120', 'Longest silence from a busy engine before it counts as hung and is restarted'),
@@ -162,16 +167,9 @@ export function isSetByOperator(name: EnvName, source: NodeJS.ProcessEnv = proce
   return source[name] !== undefined;
 }
 
-/** Names of the variables marked secret (tokens, passwords): never logged, never passed to the engine. */
+/** Names of the variables marked secret (tokens, passwords): never logged (the engine's environment is allow-listed). */
 export function secretEnvNames(): EnvName[] {
   return (Object.entries(ENV_REGISTRY) as [EnvName, EnvVar][]).filter(([, spec]) => spec.secret).map(([name]) => name);
-}
-
-/** A copy of `source` without the secret variables: what a child process such as the engine may see. */
-export function withoutSecrets(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...source };
-  for (const name of secretEnvNames()) delete copy[name];
-  return copy;
 }
 
 /** `redis://user:pw@host` -> `redis://user:***@host`: config errors name the URL, never its password. */

@@ -20,9 +20,6 @@ export interface DeliverableVideo {
   earlierAttempt?: { claimedAt: number };
 }
 
-/** Shown with a clip posted again after an attempt that died while posting it, where the platform cannot be read back. */
-export const RESENT_NOTE = 'Sent again: an earlier try may already have posted this video.';
-
 export interface DeliveryFailure {
   code: UserErrorCode;
   message: string;

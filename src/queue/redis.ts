@@ -22,7 +22,13 @@ export function workerConnection(endpoint: RedisEndpoint, extra: RedisOptions = 
   return logRedisErrors(new Redis(url, { maxRetriesPerRequest: null, ...options, ...extra }), 'worker connection');
 }
 
-/** For the command layer: while Redis is down a command fails at once and the user is told, never hangs. */
+/**
+ * A command the bot sends gives up after this long: a link to Redis that went silent (no reset, the socket still
+ * "ready") must be answered "queue unavailable" well inside Discord's 3 s, not after TCP gives up minutes later.
+ */
+export const COMMAND_TIMEOUT_MS = 1500;
+
+/** For the command layer: while Redis is down or cut off a command fails at once and the user is told, never hangs. */
 export function commandConnection(endpoint: RedisEndpoint, extra: RedisOptions = {}): Redis {
   const { url, options } = redisEndpointOptions(endpoint);
   return logRedisErrors(
@@ -30,6 +36,7 @@ export function commandConnection(endpoint: RedisEndpoint, extra: RedisOptions =
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       connectTimeout: 2000,
+      commandTimeout: COMMAND_TIMEOUT_MS,
       retryStrategy: (times) => Math.min(times * 200, 2000),
       ...options,
       ...extra,

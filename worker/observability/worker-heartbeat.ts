@@ -37,6 +37,18 @@ const ENGINE_STATES: Record<EngineState, HeartbeatEngineState> = {
   stopped: 'stopped',
 };
 
+/** The engine's own reports, as the heartbeat (and so /gpu status) carries them. */
+export function engineReport(engine: Pick<EngineClient, 'report'>): NonNullable<WorkerHeartbeat['engine']['report']> {
+  const { tuning, recompiles, lastPeakVramBytes, lastMemory } = engine.report;
+  return {
+    attention: tuning?.attention ?? null,
+    compiled: tuning?.compiled ?? null,
+    recompiles,
+    lastPeakVramBytes,
+    afterJob: lastMemory ? { allocatedBytes: lastMemory.allocated_bytes, reservedBytes: lastMemory.reserved_bytes } : null,
+  };
+}
+
 export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeartbeat {
   const { engine, activity, intervalMs } = opts;
   const startedAt = Date.now();
@@ -76,7 +88,7 @@ export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeart
             powerW: fresh?.power_w ?? null,
           }
         : null,
-      engine: { state: ENGINE_STATES[engine.state], restarts: engine.restarts },
+      engine: { state: ENGINE_STATES[engine.state], restarts: engine.restarts, report: engineReport(engine) },
       job: job ? { id: job.id, stage: job.stage, step: job.step, steps: job.steps, startedAt: job.startedAt } : null,
       jobsDone: activity.jobsDone,
       jobsFailed: activity.jobsFailed,

@@ -7,10 +7,11 @@ import { type APIMessage, MessageFlags, type RESTPatchAPIWebhookWithTokenMessage
 import type { Logger } from 'pino';
 import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
 import { logger } from '../../core/log.ts';
+import { text } from '../../core/texts.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
 import { isCancellable } from '../../queue/cancel-gate.ts';
 import { shrinkMp4 } from '../../media/mp4-encoder.ts';
-import { type DeliverableVideo, type Delivery, type DeliveryFailure, RESENT_NOTE } from '../delivery.ts';
+import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
 import { failureTexts, progressText, resultMessage } from './discord-messages.ts';
 import { EditThrottle } from './edit-throttle.ts';
 import { type FindPosted, findPostedClip } from './discord-find-posted.ts';
@@ -77,6 +78,12 @@ export class DiscordDelivery implements Delivery {
     await this.throttle.close(jobId);
     let shrunk: string | null = null;
     try {
+      // Cancel no longer stops the job: take the button away before the upload (a throttled progress edit may have been dropped).
+      if (!video.earlierAttempt && this.tokenUsable(target)) {
+        await this.editStatus(target, jobId, { content: progressText({ stage: 'delivering' }), components: [], allowed_mentions: { parse: [] } }).catch((err: unknown) => {
+          if (!isTokenGone(err)) throw err;
+        });
+      }
       const fitted = await this.fitToLimit(video, target.attachmentSizeLimit, jobId);
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
@@ -97,7 +104,7 @@ export class DiscordDelivery implements Delivery {
           this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
         }
       }
-      const message = await this.postToChannel(target, job, { ...body, content: `<@${job.user.id}> your video is ready${shrunk ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${RESENT_NOTE}` : ''}` }, await files());
+      const message = await this.postToChannel(target, job, { ...body, content: `<@${job.user.id}> your video is ready${shrunk ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
       await this.tidyStaleStatus(target, jobId);
       return { ...receipt, via: 'channel', ...messageReceipt(message) };
     } catch (err) {

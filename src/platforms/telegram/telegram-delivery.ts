@@ -13,9 +13,10 @@ import { withBotApiRetry } from './bot-api-retry.ts';
 import { captionHtml, cancellable, doneText, failedText, progressText } from './status-text.ts';
 import { PARSE_MODE, inlineKeyboard } from './telegram-markup.ts';
 import { logger } from '../../core/log.ts';
+import { text } from '../../core/texts.ts';
 import { formatStats } from '../../core/stats.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import { type DeliverableVideo, type Delivery, type DeliveryFailure, RESENT_NOTE } from '../delivery.ts';
+import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
 import { fitToUploadLimit } from './telegram-upload-limit.ts';
 import { type StatusMessageRef, TelegramStatusEditor } from './telegram-status-editor.ts';
 
@@ -94,7 +95,7 @@ export class TelegramDelivery implements Delivery {
     const statsText = formatStats(video.stats);
     let sent: Sent | null = null;
     // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
-    const resentNote = video.earlierAttempt ? RESENT_NOTE : undefined;
+    const resentNote = video.earlierAttempt ? text('delivery.sent_again') : undefined;
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
     if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
     sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
