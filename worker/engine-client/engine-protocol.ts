@@ -1,6 +1,7 @@
 // The worker <-> engine contract, defined once: every JSON-lines message and the engine's settings document.
-// The engine validates from the JSON Schema exported from these (contract.schema.json, `npm run contract` regenerates
-// it; test/unit/engine-contract.test.ts fails when it is stale or when either side adds or drops a field).
+// The engine validates from the JSON Schema exported from these (contract.schema.json; regenerate it with
+// `node --import tsx worker/engine-client/write-contract-schema.ts`); test/unit/engine-contract.test.ts fails when
+// the file is stale or when either side adds or drops a field.
 import { z } from 'zod';
 import { presetsFileSchema } from '../../config/presets.ts';
 
@@ -164,20 +165,24 @@ export type EngineTuning = z.infer<typeof tuningSchema>;
 export type EngineErrorKind = z.infer<typeof errorKind>;
 export type ProgressStage = z.infer<typeof progressStage>;
 
-export type ParsedLine = { ok: true; message: EngineMessage } | { ok: false; problem: string };
+/** `stray`: not a protocol line (a library printing); `violation`: a message of a known type that breaks the contract. */
+export type ParsedLine = { ok: true; message: EngineMessage } | { ok: false; problem: string; kind: 'stray' | 'violation' };
 
-/** Parses one stdout line; a line that is not a protocol message says why (it is logged, not fatal). */
+/** Parses one stdout line against the contract. */
 export function parseEngineLine(line: string): ParsedLine {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    return { ok: false, problem: 'not JSON' };
+    return { ok: false, problem: 'not JSON', kind: 'stray' };
   }
   const parsed = engineMessage.safeParse(json);
   if (parsed.success) return { ok: true, message: parsed.data };
+  const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+  const known = typeof type === 'string' && Object.hasOwn(messageSchemas, type);
   const issue = parsed.error.issues[0];
-  return { ok: false, problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+  const where = [known ? type : null, ...(issue?.path ?? [])].filter((p) => p !== null).join('.');
+  return { ok: false, problem: `${where || '(root)'}: ${issue?.message ?? 'invalid'}`, kind: known ? 'violation' : 'stray' };
 }
 
 /** One request line, checked against the contract before it is written (a bug here must not reach the engine). */
