@@ -53,10 +53,12 @@ PRESETS_FILE = REPO_ROOT / "config" / "presets.json"
 TINY_PRESETS = {
     "default": "standard",
     "presets": {
-        "standard": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0},
-        "fast": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0,
-                 "cache": {"kind": "taylorseer", "interval": 2}},
-        "turbo": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0, "precision": "fp8"},
+        "standard": {"description": "tiny", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                     "guidance": 6.0},
+        "fast": {"description": "tiny, cached", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                 "guidance": 6.0, "tradesFidelity": True, "cache": {"kind": "taylorseer", "interval": 2}},
+        "turbo": {"description": "tiny, fp8", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                  "guidance": 6.0, "tradesFidelity": True, "precision": "fp8"},
     },
 }
 NUMERICS_PROMPT, NUMERICS_SEED = "a red fox runs through fresh snow at sunset, cinematic", 42
@@ -85,15 +87,18 @@ FFMPEG_ARGS = ("-f rawvideo -pix_fmt rgb24 -s {w}x{h} -r {fps} -i {src} -c:v lib
 
 
 def engine_config(memory_profile: str, cache_dir: str, presets_file: Path) -> EngineConfig:
-    """The environment a worker would give the engine on this machine."""
-    return EngineConfig.from_env({
-        "ENGINE_MODEL": "random-weights (bench/random_cogvideox.py)",
-        "PRESETS_FILE": str(presets_file),
-        "ENGINE_DEVICE": DEVICE.type,
-        "ENGINE_DTYPE": "float16" if CUDA else "float32",
-        "ENGINE_MEMORY_PROFILE": memory_profile,
-        "ENGINE_COMPILE": "1" if CUDA else "0",
-        "ENGINE_COMPILE_CACHE_DIR": cache_dir,
+    """The settings document a worker would give the engine on this machine."""
+    return EngineConfig.from_settings({
+        "model": "random-weights (bench/random_cogvideox.py)",
+        "presets": json.loads(Path(presets_file).read_text()),
+        "device": DEVICE.type,
+        "dtype": "float16" if CUDA else "float32",
+        "memory_profile": memory_profile,
+        "compile": "1" if CUDA else "0",
+        "compile_cache_dir": cache_dir,
+        "warmup": True,
+        "log_level": "WARNING",
+        "cfg_parallel": False,
     })
 
 

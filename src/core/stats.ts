@@ -1,5 +1,6 @@
 // The timing stats posted with every video, and their plain-text rendering.
 import { z } from 'zod';
+import { text } from './texts.ts';
 
 export const jobStatsSchema = z.object({
   preset: z.string(),
@@ -25,6 +26,8 @@ export const jobStatsSchema = z.object({
   gpuUtilMean: z.number().min(0).max(1).nullable(),
   workerId: z.string(),
   cached: z.boolean(),
+  /** Made by the tiny demo model (ENGINE_MODEL=auto without a GPU or weights): the caption says so. */
+  demoModel: z.boolean().optional(),
 });
 export type JobStats = z.infer<typeof jobStatsSchema>;
 
@@ -33,16 +36,22 @@ const gib = (b: number) => (b / 2 ** 30).toFixed(1) + ' GiB';
 
 /** Short lines, readable on a phone; the adapters escape it for their own markup. */
 export function formatStats(st: JobStats): string {
+  const upload = st.deliveryS === null ? '' : text('stats.upload', { upload: s(st.deliveryS) });
   const lines = [
-    `${st.preset} · ${st.width}x${st.height} · ${st.frames} frames @ ${st.fps} fps · ${st.steps} steps · seed ${st.seed}`,
+    text('stats.shape', { preset: st.preset, width: st.width, height: st.height, frames: st.frames, fps: st.fps, steps: st.steps, seed: st.seed }),
     st.cached
-      ? `reused a stored result · queue ${s(st.queueWaitS)}`
-      : `queue ${s(st.queueWaitS)} · text ${s(st.textEncodeS)} · denoise ${s(st.denoiseS)} (${s(st.denoisePerStepS)}/step)`,
-    st.cached ? '' : `VAE ${s(st.vaeDecodeS)} · MP4 ${s(st.mp4EncodeS)}${st.deliveryS === null ? '' : ` · upload ${s(st.deliveryS)}`}`,
-    `end to end ${s(st.endToEndS)}`,
-    [st.gpuName ?? 'CPU', st.peakVramBytes === null ? null : `peak ${gib(st.peakVramBytes)}`, st.gpuUtilMean === null ? null : `util ${Math.round(st.gpuUtilMean * 100)}%`]
+      ? text('stats.cached', { queue: s(st.queueWaitS) })
+      : text('stats.stages', { queue: s(st.queueWaitS), text: s(st.textEncodeS), denoise: s(st.denoiseS), perStep: s(st.denoisePerStepS) }),
+    st.cached ? '' : `${text('stats.decode_encode', { vae: s(st.vaeDecodeS), mp4: s(st.mp4EncodeS) })}${upload}`,
+    text('stats.end_to_end', { seconds: s(st.endToEndS) }),
+    [
+      st.gpuName ?? text('stats.cpu'),
+      st.peakVramBytes === null ? null : text('stats.peak', { vram: gib(st.peakVramBytes) }),
+      st.gpuUtilMean === null ? null : text('stats.util', { percent: Math.round(st.gpuUtilMean * 100) }),
+    ]
       .filter(Boolean)
       .join(' · '),
+    st.demoModel ? text('demo_model') : '',
   ];
   return lines.filter((l) => l.length > 0).join('\n');
 }

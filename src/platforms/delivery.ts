@@ -13,6 +13,11 @@ export interface DeliverableVideo {
   stats: JobStats;
   /** What this platform said when it last posted the same clip (e.g. a Telegram file_id): re-send, no upload. */
   previousReceipt?: Record<string, unknown>;
+  /**
+   * Set when an earlier attempt of this job died while posting this clip (claimed at `claimedAt`, never confirmed):
+   * its post may have landed. A platform that can read back checks before posting; one that cannot marks the re-send.
+   */
+  earlierAttempt?: { claimedAt: number };
 }
 
 export interface DeliveryFailure {

@@ -7,16 +7,19 @@ import type { PresetBook } from '../../config/presets.ts';
 import type { UserErrorCode } from '../../src/core/errors.ts';
 import type { UserQuota } from '../../src/core/quota.ts';
 import type { JobStats } from '../../src/core/stats.ts';
-import { wasCancelled } from '../../src/queue/job-cancellation.ts';
+import { startPosting, wasCancelled } from '../../src/queue/job-cancellation.ts';
 import { JOB_PAYLOAD_VERSION, type JobProgress, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
 import type { DeliverableVideo, Delivery, DeliveryRouter } from '../../src/platforms/delivery.ts';
-import type { DeliveryMarker } from './delivery-marker.ts';
+import { type DeliveryMarker, jobLock } from './delivery-marker.ts';
+import { postOnce } from './deliver-once.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
 import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../engine-client/engine-errors.ts';
-import { assertDiskSpace } from './janitor.ts';
+import { assertDiskSpace, removeJobLeftovers } from './janitor.ts';
 import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
+import { type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
+import { writeOwnedProgress } from './owned-progress.ts';
 
 export interface VideoProcessorDeps {
   engine: EngineClient;
@@ -27,18 +30,24 @@ export interface VideoProcessorDeps {
   cache: ResultCache;
   quota: UserQuota;
   model: string;
+  /** The tiny demo model: every clip's stats say so (its clips are noise). */
+  demoModel?: boolean;
   workDir: string;
   outputDir: string;
   workerId: string;
   /** Free space kept in workDir beyond what a job's frames and MP4 need. */
   minFreeDiskBytes: number;
+  /** Follows the BullMQ Worker's lock renewals; without it only Redis's own lock checks stop a lost attempt. */
+  lockWatch?: LockWatch;
+  /** Told when an attempt is given up because another worker owns the job now. */
+  onDiscarded?: (jobId: string, reason: string) => void;
   log: Logger;
 }
 
 const seconds = (ms: number) => Math.max(0, ms) / 1000;
 
 export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobRequest, JobResult> {
-  return async (job, _token, signal) => {
+  return async (job, token, signal) => {
     const jobId = job.id ?? '';
     let request: JobRequest;
     try {
@@ -50,11 +59,20 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
     const delivery = deps.router.for(request.delivery.platform);
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
+    const watch = deps.lockWatch?.watch(jobId) ?? null;
+    const stopped = watch ? AbortSignal.any([watch.signal, ...(signal ? [signal] : [])]) : signal;
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal);
+      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, stopped, token, watch);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
+      // The job belongs to the worker that took it over: no failure message, no quota change, no retry from here.
+      const lost = err instanceof LockLostError ? err : watch?.lost;
+      if (lost) {
+        log.warn({ reason: lost.message }, 'job lost to another worker: discarding this attempt');
+        deps.onDiscarded?.(jobId, lost.message);
+        throw lost;
+      }
       const failure = classify(err);
       const final = failure.unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: (err as Error).message, final, attempt: job.attemptsMade + 1 }, 'job failed');
@@ -64,7 +82,10 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       }
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
     } finally {
+      watch?.stop();
       await rm(workDir, { recursive: true, force: true });
+      // An earlier attempt killed mid-job (its worker died) left its folder and upload copies behind.
+      await removeJobLeftovers(deps.workDir, jobId).catch((err: Error) => log.warn({ err: err.message }, 'could not remove earlier attempts\' files'));
     }
   };
 }
@@ -78,7 +99,11 @@ async function runJob(
   workDir: string,
   log: Logger,
   signal: AbortSignal | undefined,
+  token: string | undefined,
+  watch: JobLockWatch | null,
 ): Promise<JobResult> {
+  const lock = jobLock(deps.queue.queue.toKey(jobId), token);
+  const owned = token ? lock : null;
   const startedAt = Date.now();
   const delivered = await deps.marker.delivered(request.requestId);
   if (delivered) {
@@ -89,30 +114,44 @@ async function runJob(
   const preset = deps.presets.byName.get(request.preset);
   if (!preset) throw new UnrecoverableError(`preset "${request.preset}" is not configured on this worker`);
 
+  const cacheId = resultKey(deps.model, request);
+  const cached = await deps.cache.get(cacheId);
+  // An earlier attempt died while posting this very clip: its post may be up, so the status message is left alone.
+  const earlierAttempt = cached ? await deps.marker.abandonedClaim(request.requestId, lock) : null;
+  // Only the attempt holding the lock moves the progress and the user's status message.
+  const stillOurs = () => {
+    if (watch?.lost) throw watch.lost;
+  };
   const report = async (update: JobProgress) => {
-    await job.updateProgress(update);
+    if (earlierAttempt) return;
+    stillOurs();
+    if ((await writeOwnedProgress(deps.queue.redis, job, owned, update)) === 'lock_lost') {
+      watch?.lose('Redis holds another worker\'s lock');
+      throw watch?.lost ?? new LockLostError(jobId, 'Redis holds another worker\'s lock');
+    }
+    stillOurs(); // the write may have waited out a cut link, long enough to lose the lock meanwhile
     await delivery.progress(request, jobId, update);
   };
   await report({ stage: 'starting', step: 0, steps: preset.steps });
 
-  const cacheId = resultKey(deps.model, request);
-  const cached = await deps.cache.get(cacheId);
   let video: DeliverableVideo;
   if (cached) {
     log.info('identical request: reusing the stored clip');
     const queueWaitS = seconds(startedAt - job.timestamp);
     const stats: JobStats = { ...cached.stats, cached: true, queueWaitS, deliveryS: null, endToEndS: seconds(Date.now() - job.timestamp), workerId: deps.workerId };
     const previousReceipt = cached.receipts[request.delivery.platform];
-    video = { path: cached.path, bytes: cached.bytes, width: preset.width, height: preset.height, durationS: preset.frames / preset.fps, stats, ...(previousReceipt ? { previousReceipt } : {}) };
+    video = { path: cached.path, bytes: cached.bytes, width: preset.width, height: preset.height, durationS: preset.frames / preset.fps, stats, ...(previousReceipt ? { previousReceipt } : {}), ...(earlierAttempt ? { earlierAttempt } : {}) };
   } else {
     await mkdir(workDir, { recursive: true });
     // Raw frames plus the MP4 (far smaller): twice the frames is a safe bound.
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const engineResult = await deps.engine.generate(
       { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps) => void report({ stage: 'generating', step, steps }).catch(() => undefined),
+      (step, steps, stage) => void report({ stage: stage === 'decoding' ? 'decoding' : 'generating', step, steps }).catch(() => undefined),
       signal,
     );
+    // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
+    if (signal?.aborted || (await wasCancelled(deps.queue, jobId))) throw new EngineCancelledError('cancelled');
     await report({ stage: 'encoding' });
     const encodeStart = Date.now();
     const tmpMp4 = join(workDir, 'video.mp4');
@@ -146,24 +185,23 @@ async function runJob(
       gpuUtilMean: engineResult.gpu_util_mean,
       workerId: deps.workerId,
       cached: false,
+      ...(deps.demoModel ? { demoModel: true } : {}),
     };
     await deps.cache.put(cacheId, storePath, bytes, stats);
-    await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt));
+    await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
     video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
 
-  await report({ stage: 'delivering' });
-  const claim = await deps.marker.claim(request.requestId);
-  if (claim.kind === 'delivered') return { ...jobResultSchema.parse(claim.record), alreadyDelivered: true };
-  if (claim.kind === 'busy') throw new Error('another attempt is posting this video right now');
-  const deliverStart = Date.now();
-  let receipt: Record<string, unknown>;
-  try {
-    receipt = await delivery.deliver(request, jobId, video);
-  } catch (err) {
-    await deps.marker.abandon(request.requestId, claim.token);
-    throw err;
+  // The gate: a cancel that came first stops the job now; from here on Cancel is answered "too late".
+  if (!(await startPosting(deps.queue, jobId))) {
+    if (!cached) await deps.cache.forget(cacheId);
+    throw new EngineCancelledError('cancelled');
   }
+  await report({ stage: 'delivering' });
+  const deliverStart = Date.now();
+  const posted = await postOnce(deps.marker, delivery, request, jobId, lock, video);
+  if (posted.kind === 'already') return { ...jobResultSchema.parse(posted.record), alreadyDelivered: true };
+  const receipt = posted.receipt;
   const deliveryS = seconds(Date.now() - deliverStart);
   const result: JobResult = {
     v: JOB_PAYLOAD_VERSION,
@@ -175,7 +213,7 @@ async function runJob(
   };
   await deps.marker.confirm(request.requestId, result);
   await deps.cache.addReceipt(cacheId, request.delivery.platform, receipt);
-  await job.updateProgress({ stage: 'done' });
+  await writeOwnedProgress(deps.queue.redis, job, owned, { stage: 'done' });
   log.info({ stats: result.stats }, 'job delivered');
   return result;
 }

@@ -7,11 +7,14 @@ import { type APIMessage, MessageFlags, type RESTPatchAPIWebhookWithTokenMessage
 import type { Logger } from 'pino';
 import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
 import { logger } from '../../core/log.ts';
+import { text } from '../../core/texts.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
+import { isCancellable } from '../../queue/cancel-gate.ts';
 import { shrinkMp4 } from '../../media/mp4-encoder.ts';
-import type { DeliverableVideo, Delivery, DeliveryFailure } from '../delivery.ts';
+import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
 import { failureTexts, progressText, resultMessage } from './discord-messages.ts';
 import { EditThrottle } from './edit-throttle.ts';
+import { type FindPosted, findPostedClip } from './discord-find-posted.ts';
 
 export interface DiscordDeliveryOptions {
   /** The bot token: only for the channel-message fallback; interaction webhooks are authorised by their own token. */
@@ -63,7 +66,7 @@ export class DiscordDelivery implements Delivery {
       if (!this.tokenUsable(target)) return;
       this.throttle.push(jobId, async () => {
         // The token may have been found dead while this edit waited its turn.
-        if (this.tokenUsable(target)) await this.editStatus(target, jobId, { content: progressText(update), allowed_mentions: { parse: [] } });
+        if (this.tokenUsable(target)) await this.editStatus(target, jobId, { content: progressText(update), ...(isCancellable(update.stage) ? {} : { components: [] }), allowed_mentions: { parse: [] } });
       });
     } catch (err) {
       this.log.warn({ jobId, err: (err as Error).message }, 'progress not shown');
@@ -75,10 +78,20 @@ export class DiscordDelivery implements Delivery {
     await this.throttle.close(jobId);
     let shrunk: string | null = null;
     try {
+      // Cancel no longer stops the job: take the button away before the upload (a throttled progress edit may have been dropped).
+      if (!video.earlierAttempt && this.tokenUsable(target)) {
+        await this.editStatus(target, jobId, { content: progressText({ stage: 'delivering' }), components: [], allowed_mentions: { parse: [] } }).catch((err: unknown) => {
+          if (!isTokenGone(err)) throw err;
+        });
+      }
       const fitted = await this.fitToLimit(video, target.attachmentSizeLimit, jobId);
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
-      const body = resultMessage(job, jobId, video.stats, fileName, shrunk !== null);
+      // An earlier attempt died while posting: read Discord back first, so the clip is posted exactly once.
+      const earlier = video.earlierAttempt ? await this.earlierPost(target, jobId, fileName, video.earlierAttempt.claimedAt) : null;
+      if (earlier?.kind === 'found') return { uploadedBytes: earlier.message.attachments[0]?.size ?? fitted.bytes, reencoded: shrunk !== null, via: earlier.via, foundPosted: true, ...messageReceipt(earlier.message) };
+      const resent = earlier?.kind === 'unknown';
+      const body = resultMessage(job, jobId, video.stats, fileName, shrunk !== null, resent);
       const files = async (): Promise<RawFile[]> => [{ name: fileName, data: await readFile(fitted.path), contentType: 'video/mp4' }];
       const receipt = { uploadedBytes: fitted.bytes, reencoded: shrunk !== null };
       if (this.tokenUsable(target)) {
@@ -91,7 +104,7 @@ export class DiscordDelivery implements Delivery {
           this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
         }
       }
-      const message = await this.postToChannel(target, job, { ...body, content: `<@${job.user.id}> your video is ready${shrunk ? ' (re-encoded to fit the upload limit)' : ''}` }, await files());
+      const message = await this.postToChannel(target, job, { ...body, content: `<@${job.user.id}> your video is ready${shrunk ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
       await this.tidyStaleStatus(target, jobId);
       return { ...receipt, via: 'channel', ...messageReceipt(message) };
     } catch (err) {
@@ -125,6 +138,13 @@ export class DiscordDelivery implements Delivery {
     } catch (err) {
       this.log.warn({ jobId, err: (err as Error).message }, 'could not tell the user that the job failed');
     }
+  }
+
+  private async earlierPost(target: DiscordTarget, jobId: string, fileName: string, claimedAt: number): Promise<FindPosted> {
+    const found = await findPostedClip(this.rest, target, fileName, claimedAt, this.tokenUsable(target));
+    if (found.kind === 'found') this.log.info({ jobId, messageId: found.message.id, via: found.via }, 'the earlier attempt had posted the video: not posting again');
+    else if (found.kind === 'unknown') this.log.warn({ jobId, reason: found.reason }, 'cannot tell whether the earlier attempt posted the video: posting it, marked as sent again');
+    return found;
   }
 
   private tokenUsable(target: DiscordTarget): boolean {

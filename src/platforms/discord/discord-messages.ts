@@ -2,9 +2,10 @@
 import type { RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord-api-types/v10';
 import { buttonRows } from './buttons.ts';
 import { renderUserMessage } from '../../core/errors.ts';
+import { text } from '../../core/texts.ts';
 import { type JobStats, formatStats } from '../../core/stats.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import type { DeliveryFailure } from '../delivery.ts';
+import { type DeliveryFailure } from '../delivery.ts';
 
 const BAR_CELLS = 12;
 const EMBED_BLUE = 0x5865f2;
@@ -46,9 +47,9 @@ export function escapeMarkdown(text: string): string {
 const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : text);
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
-export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean): RESTPatchAPIWebhookWithTokenMessageJSONBody {
+export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean, resent = false): RESTPatchAPIWebhookWithTokenMessageJSONBody {
   return {
-    content: `✅ Done${reencoded ? ' (re-encoded to fit the upload limit)' : ''}`,
+    content: `✅ Done${reencoded ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${text('delivery.sent_again')}` : ''}`,
     embeds: [
       {
         title: clip(escapeMarkdown(job.prompt), 256),

@@ -4,6 +4,7 @@ import { renderUserMessage } from '../../core/errors.ts';
 import type { JobStats } from '../../core/stats.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
 import { escapeHtml, truncate } from './telegram-markup.ts';
+import { isCancellable } from '../../queue/cancel-gate.ts';
 
 const BAR_WIDTH = 12;
 
@@ -45,7 +46,7 @@ export function progressText(job: Pick<JobRequest, 'preset' | 'seed'>, update: J
 
 /** Stages during which a Cancel button still makes sense. */
 export function cancellable(update: JobProgress): boolean {
-  return update.stage !== 'delivering' && update.stage !== 'done';
+  return isCancellable(update.stage);
 }
 
 export function doneText(job: Pick<JobRequest, 'preset' | 'seed'>, stats: JobStats, note?: string): string {

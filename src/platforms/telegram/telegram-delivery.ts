@@ -13,9 +13,10 @@ import { withBotApiRetry } from './bot-api-retry.ts';
 import { captionHtml, cancellable, doneText, failedText, progressText } from './status-text.ts';
 import { PARSE_MODE, inlineKeyboard } from './telegram-markup.ts';
 import { logger } from '../../core/log.ts';
+import { text } from '../../core/texts.ts';
 import { formatStats } from '../../core/stats.ts';
 import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import type { DeliverableVideo, Delivery, DeliveryFailure } from '../delivery.ts';
+import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
 import { fitToUploadLimit } from './telegram-upload-limit.ts';
 import { type StatusMessageRef, TelegramStatusEditor } from './telegram-status-editor.ts';
 
@@ -93,9 +94,11 @@ export class TelegramDelivery implements Delivery {
     const target = targetSchema.parse(job.delivery.target);
     const statsText = formatStats(video.stats);
     let sent: Sent | null = null;
+    // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
+    const resentNote = video.earlierAttempt ? text('delivery.sent_again') : undefined;
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
-    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText);
-    sent ??= await this.upload(job, jobId, target, video, statsText);
+    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
+    sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
     await this.status.finish(jobId, statusRef(target), { html: doneText(job, video.stats, sent.note) });
     return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind };
   }
@@ -112,9 +115,9 @@ export class TelegramDelivery implements Delivery {
   }
 
   /** The same clip was posted before: send its file_id, no upload. A stale file_id falls back to uploading. */
-  private async resend(job: JobRequest, jobId: string, target: TelegramTarget, previous: z.infer<typeof receiptSchema>, statsText: string): Promise<Sent | null> {
+  private async resend(job: JobRequest, jobId: string, target: TelegramTarget, previous: z.infer<typeof receiptSchema>, statsText: string, resentNote?: string): Promise<Sent | null> {
     try {
-      return await this.send(job, jobId, target, { kind: previous.kind, file: previous.fileId, caption: captionHtml(job.prompt, statsText) });
+      return await this.send(job, jobId, target, { kind: previous.kind, file: previous.fileId, caption: captionHtml(job.prompt, statsText, resentNote) });
     } catch (err) {
       if (err instanceof UnrecoverableError && /file identifier|file_id|type of file/i.test(err.message)) {
         this.log.info({ jobId }, 'stored file_id no longer valid: uploading again');
@@ -124,11 +127,12 @@ export class TelegramDelivery implements Delivery {
     }
   }
 
-  private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string): Promise<Sent> {
+  private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string, resentNote?: string): Promise<Sent> {
     const fitted = await fitToUploadLimit(video, this.uploadLimitBytes, join(this.workDir, `telegram-${jobId}.mp4`));
     try {
       const file = () => ({ source: createReadStream(fitted.path), filename: `cogcast-${jobId.slice(0, 8)}.mp4` });
-      const caption = captionHtml(job.prompt, statsText, fitted.note);
+      const notes = (...more: (string | undefined)[]) => [resentNote, fitted.note, ...more].filter(Boolean).join(' ') || undefined;
+      const caption = captionHtml(job.prompt, statsText, notes());
       await this.telegram.sendChatAction(target.chatId, 'upload_video').catch(() => undefined);
       try {
         return { ...(await this.send(job, jobId, target, { kind: 'video', file, caption, video })), ...(fitted.note ? { note: fitted.note } : {}) };
@@ -137,7 +141,7 @@ export class TelegramDelivery implements Delivery {
         // Telegram would not take it as a video (codec, size probing...): a plain file still gets it to the user.
         const note = 'Sent as a file: Telegram did not accept it as a playable video.';
         this.log.warn({ jobId, err: err.message }, 'sendVideo refused: sending as a document');
-        const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, [fitted.note, note].filter(Boolean).join(' ')) });
+        const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, notes(note)) });
         return { ...sent, note };
       }
     } finally {

@@ -76,6 +76,8 @@ export interface UserMessageInput {
   chatId?: number;
   chatTitle?: string;
   replyToMessageId?: number;
+  /** Sent on behalf of a chat (an anonymous admin: the group; a channel): Telegram's sender_chat. */
+  senderChat?: TgChat;
 }
 
 export interface PressButtonInput {
@@ -251,6 +253,7 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
       (messageId) => ({
         message_id: messageId,
         from,
+        ...(input.senderChat !== undefined ? { sender_chat: input.senderChat } : {}),
         chat: record.chat,
         date: unixNow(),
         ...(replyTo !== undefined ? { reply_to_message: replyTo } : {}),

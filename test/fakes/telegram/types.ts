@@ -70,6 +70,8 @@ export interface TgInlineKeyboardMarkup {
 export interface TgMessage {
   message_id: number;
   from?: TgUser;
+  /** The chat a message speaks for: anonymous group admins (the group itself), posts as a channel. */
+  sender_chat?: TgChat;
   chat: TgChat;
   date: number;
   edit_date?: number;

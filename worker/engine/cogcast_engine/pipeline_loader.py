@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import torch
 from diffusers import CogVideoXPipeline
+from diffusers.utils import logging as diffusers_logging
 
 from .envs import EngineConfig
 from .presets import Preset
@@ -153,6 +154,7 @@ def load_pipeline(config: EngineConfig) -> LoadedPipeline:
     """Load the model named by ENGINE_MODEL, then place and tune it (prepare_pipeline)."""
     start = time.perf_counter()
     device = resolve_device(config.device)
+    diffusers_logging.disable_progress_bar()  # "Loading pipeline components" bars are not log lines
     configure_allocator(device)  # before the weights take their memory
     pipe = CogVideoXPipeline.from_pretrained(config.model, dtype=resolve_dtype(config.dtype, device))
     return prepare_pipeline(pipe, config, start)

@@ -1,0 +1,184 @@
+// The one catalogue of user-visible texts, keyed by id: every word a person sees on any platform (the ground for languages).
+//
+// Texts are plain: each platform escapes them and adds its own markup (bold, code, embeds) around them.
+// `{name}` marks a parameter; a missing parameter stays visible as `{name}` rather than vanishing.
+
+/** User-visible failures: each id is also a `UserFacingError` code (see errors.ts). */
+export const ERROR_TEXTS = {
+  prompt_empty: 'Please describe the video: the prompt is empty.',
+  prompt_too_long: 'That prompt is too long ({length} characters); the limit is {max}.',
+  prompt_blocked: 'That prompt contains words this bot does not accept. Please rephrase it.',
+  unknown_preset: 'Unknown preset "{preset}". Choose one of: {choices}.',
+  bad_seed: 'The seed must be a whole number from 0 to {max}.',
+  bad_option: 'I did not understand "{option}". Options look like preset=draft seed=42.',
+  quota_pending: 'You already have {count} videos in the queue (limit {max}). Wait for one to finish.',
+  quota_hourly: 'You have reached {max} videos this hour. Try again in about {minutes} minutes.',
+  rate_limited: 'Too many requests right now. Try again in a few seconds.',
+  queue_full: 'The queue is full ({waiting} videos waiting). Please try again later.',
+  queue_unavailable: 'The video queue is unavailable right now. Please try again in a minute.',
+  not_admin: 'Sorry, this command is not available to you.',
+  job_not_found: 'That video request no longer exists.',
+  bad_job_id: 'That is not a video of this bot: the button or id is not valid.',
+  not_your_job: 'You can only cancel your own videos.',
+  reroll_not_allowed: 'You can only reroll your own videos, or videos made in this chat.',
+  not_this_message: 'That button does not belong to this message.',
+  private_only: 'I answer this only in a private chat: message me directly{bot} and ask there.',
+  job_finished: 'That video has already finished.',
+  engine_failed: 'The video could not be generated: {reason}',
+  cancelled: 'Cancelled.',
+  cancel_too_late: 'Too late to cancel: the video is being posted.',
+  internal: 'Something went wrong on our side. Please try again.',
+} as const;
+
+/** Everything else a person reads: replies, status stages, buttons, menus, help, captions, the CLI. */
+export const MESSAGE_TEXTS = {
+  // The caption and banner of every clip the tiny demo model made.
+  demo_model: 'demo model: the clips are noise; set ENGINE_MODEL to a CogVideoX-2b directory',
+  // Replies of the commands.
+  'video.queued': 'Queued: #{position} in line, ready in about {eta}.',
+  'video.preset_line': '{preset} · seed {seed}',
+  'video.preset_line_fast': '{preset} (fast, lower fidelity) · seed {seed}',
+  'video.queuing': 'Queuing your video…',
+  'cancel.done_one': 'Cancelled.',
+  'cancel.done_many': 'Cancelled {count} videos.',
+
+  // The job's status message as it moves (rendered by each platform's outbound side).
+  'status.queued': 'Queued',
+  'status.queued_position': 'Queued: #{position} in line',
+  'status.starting': 'Starting…',
+  'status.generating': 'Generating',
+  'status.generating_step': 'Generating · step {step}/{steps}',
+  'status.decoding': 'Decoding frames…',
+  'status.encoding': 'Encoding the MP4…',
+  'status.uploading': 'Uploading…',
+  'status.done': 'Done',
+  'status.done_in': 'Done in {seconds} s: the video is below.',
+  'status.done_posted_below': 'Done: the video is posted below.',
+  'status.done_reencoded': 'Done (re-encoded to fit the upload limit)',
+  'status.failed': 'This video could not be made.',
+  'status.cancelled': 'Cancelled.',
+  'delivery.video_ready': 'your video is ready',
+  // A clip posted again after an attempt died while posting it, where the platform cannot be read back.
+  'delivery.sent_again': 'Sent again: an earlier try may already have posted this video.',
+  'delivery.video_ready_reencoded': 'your video is ready (re-encoded to fit the upload limit)',
+  'delivery.sent_as_file': 'Sent as a file: Telegram did not accept it as a playable video.',
+  'delivery.reencoded_to_fit': "Re-encoded from {from} to {to} to fit {platform}'s {limit} upload limit.",
+  'delivery.reroll_of': 'reroll of {jobId}',
+  'delivery.job_footer': 'job {jobId}',
+
+  // Buttons.
+  'button.cancel': 'Cancel',
+  'button.reroll': 'Reroll',
+  'button.regenerate': '🔁 Regenerate',
+  'button.try_again': 'Try again',
+
+  // Commands as menus and registrations show them.
+  'command.video': 'Generate a short video from a text prompt',
+  'command.video.menu': 'Make a short video: /{command} a red fox in the snow | preset=draft seed=42',
+  'command.video.prompt': 'What the video shows',
+  'command.video.preset': 'Quality and speed',
+  'command.video.seed': 'The same prompt and seed give the same video',
+  'command.video.negative': 'What to keep out of the video',
+  'command.cancel': 'Cancel your queued or running video',
+  'command.cancel.menu': 'Cancel your queued or running videos',
+  'command.cancel.job': 'The id of the video to cancel (default: all of yours)',
+  'command.reroll': 'Generate the same prompt again with a new seed',
+  'command.gpu_status': 'GPU workers, queue and Redis health (admins only)',
+  'command.gpu_status.group': 'GPU fleet (admins only)',
+  'command.gpu_status.sub': 'GPU workers, queue and Redis health',
+  'command.help': 'How to use this bot: options, limits, buttons',
+  'command.default_tag': ' (default)',
+
+  // /start and /help.
+  'help.title': 'Short AI videos from a sentence.',
+  'help.example_prompt': 'a red fox running through snow at dawn',
+  'help.example_options': 'a paper boat on a river | preset=draft seed=42',
+  'help.options_intro': '{options} go after a {bar}:',
+  'help.options_word': 'Options',
+  'help.option_preset': '{option}, one of:',
+  'help.option_seed': '{option}: a whole number; the same prompt, preset and seed give the same video',
+  'help.option_negative': '{option}: what to keep out of the video',
+  'help.flow': 'The reply shows your place in the queue, then progress. Tap {cancel} or send /cancel to stop it; {regenerate} under a video makes another take with a new seed.',
+  'help.flow_cancel': 'Cancel',
+  'help.flow_regenerate': 'Regenerate',
+  'help.limits': 'Prompts up to {maxChars} characters · {pending} videos in the queue at once · {hourly} per hour.',
+  'help.groups': 'In groups, address me: {example}',
+  'help.other_commands': 'Also: {commands}',
+  'help.not_a_command': 'Send /{command} followed by a description of the video, e.g. /{command} a red fox in the snow. /help lists the options.',
+
+  // The timing stats under every video.
+  'stats.shape': '{preset} · {width}x{height} · {frames} frames @ {fps} fps · {steps} steps · seed {seed}',
+  'stats.cached': 'reused a stored result · queue {queue}',
+  'stats.stages': 'queue {queue} · text {text} · denoise {denoise} ({perStep}/step)',
+  'stats.decode_encode': 'VAE {vae} · MP4 {mp4}',
+  'stats.upload': ' · upload {upload}',
+  'stats.end_to_end': 'end to end {seconds}',
+  'stats.cpu': 'CPU',
+  'stats.peak': 'peak {vram}',
+  'stats.util': 'util {percent}%',
+
+  // The web page (src/platforms/web).
+  'web.title': 'cogcast',
+  'web.tagline': 'Short AI videos from a sentence.',
+  'web.prompt': 'Prompt',
+  'web.prompt_hint': 'What the video shows, up to {max} characters',
+  'web.preset': 'Preset',
+  'web.seed': 'Seed (optional)',
+  'web.seed_hint': 'The same prompt, preset and seed give the same video',
+  'web.negative': 'Negative prompt (optional)',
+  'web.submit': 'Make the video',
+  'web.recent': 'Your clips',
+  'web.none_yet': 'No clips yet: yours appear here, newest first.',
+  'web.eta': 'ready in about {eta}',
+  'web.running_eta': 'about {eta} left',
+  'web.seed_line': 'seed {seed}',
+  'web.forged': 'This form did not come from this page. Reload the page and try again.',
+  'web.sign_in': 'This page needs its access token: open the link with ?token=… that the operator gave you.',
+  'web.no_script': 'This page needs JavaScript for live progress.',
+  'web.clip_missing': 'This clip is no longer stored.',
+  'web.live_lost': 'Live updates interrupted; reconnecting…',
+  'web.not_found': 'Not found.',
+
+  // The CLI (`npm run video`).
+  'cli.starting_worker': 'No worker is running: starting one in this process (the engine loads and warms up first)...',
+  'cli.wrote': 'wrote {path} ({bytes} bytes)',
+  'cli.failed': 'failed: {reason}',
+} as const;
+
+export const TEXTS = { ...ERROR_TEXTS, ...MESSAGE_TEXTS } as const;
+
+export type ErrorTextId = keyof typeof ERROR_TEXTS;
+export type TextId = keyof typeof TEXTS;
+export type TextParams = Record<string, string | number>;
+
+/** A translation: every id, in one language. English is TEXTS itself. */
+export type Catalogue = Record<TextId, string>;
+
+const CATALOGUES: Record<string, Catalogue> = { en: TEXTS };
+export const DEFAULT_LOCALE = 'en';
+
+/** Fills `{name}` placeholders; the text of `locale` when there is one, English otherwise. */
+export function text(id: TextId, params: TextParams = {}, locale: string = DEFAULT_LOCALE): string {
+  const catalogue = CATALOGUES[locale] ?? TEXTS;
+  return catalogue[id].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+}
+
+/** Registers another language (ids it lacks are a type error, so translations cannot drift). */
+export function addCatalogue(locale: string, catalogue: Catalogue): void {
+  CATALOGUES[locale] = catalogue;
+}
+
+/**
+ * The same text for a markup language: literal parts go through `escape`, parameters are inserted as given
+ * (already marked up by the caller). Telegram's HTML help, for one.
+ */
+export function markupText(id: TextId, escape: (literal: string) => string, params: Record<string, string> = {}, locale: string = DEFAULT_LOCALE): string {
+  const catalogue = CATALOGUES[locale] ?? TEXTS;
+  return catalogue[id]
+    .split(/(\{\w+\})/)
+    .map((part) => {
+      const key = /^\{(\w+)\}$/.exec(part)?.[1];
+      return key !== undefined ? (params[key] ?? escape(part)) : escape(part);
+    })
+    .join('');
+}
