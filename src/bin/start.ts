@@ -1,6 +1,6 @@
 // `npm start`: runs the chat bots, one GPU worker, or both (COGCAST_ROLE), and stops them in order on SIGTERM.
 import { env } from '../../config/env.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
+import { configuredOutbounds } from '../platforms/configured-outbounds.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { startChatAdapters, type RunningAdapter } from '../platforms/start-adapters.ts';
 import { createCommandServices } from '../app-services.ts';
@@ -35,7 +35,7 @@ try {
     else log.info({ platforms: adapters.map((a) => a.platform) }, 'chat bots running');
   }
   if (config.COGCAST_ROLE !== 'bot') {
-    worker = await startVideoWorker(config, { deliveries: await configuredDeliveries(config) });
+    worker = await startVideoWorker(config, { deliveries: configuredOutbounds(config) });
     log.info({ workerId: worker.id }, 'GPU worker taking jobs');
   }
   // One /metrics + /healthz per process (a worker in this process makes its engine part of health).

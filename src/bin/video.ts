@@ -9,7 +9,9 @@ import type { ChatContext } from '../core/chat-context.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { text } from '../core/texts.ts';
 import { formatStats } from '../core/stats.ts';
-import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
+import { jobResultSchema } from '../queue/job-contract.ts';
+import { jobEventSchema } from '../queue/job-events.ts';
+import { renderTerminalStatus } from '../platforms/cli/terminal-status.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
 
@@ -63,15 +65,13 @@ try {
     embedded = await startVideoWorker(config);
   }
   const jobId = await queueVideo(ctx, { prompt: args.prompt, preset: args.preset, seed: args.seed, negativePrompt: args.negative }, services);
-  events.on('progress', ({ jobId: id, data }) => {
-    if (id !== jobId) return;
-    const p = jobProgressSchema.safeParse(data);
-    if (!p.success) return;
-    const bar = p.data.steps ? ` ${p.data.step ?? 0}/${p.data.steps}` : '';
-    process.stderr.write(`  ${p.data.stage}${bar}\n`);
-  });
   const job = await services.queue.queue.getJob(jobId);
   if (!job) throw new Error(`job ${jobId} vanished from the queue`);
+  // The terminal is the CLI's status message: each job event as one line, rendered from the status model.
+  events.on('progress', ({ jobId: id, data }) => {
+    const event = jobEventSchema.safeParse(data);
+    if (id === jobId && event.success) process.stderr.write(`${renderTerminalStatus(event.data, job.data)}\n`);
+  });
   const result = jobResultSchema.parse(await job.waitUntilFinished(events));
   process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
 } catch (err) {

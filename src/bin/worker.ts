@@ -2,7 +2,7 @@
 import { env } from '../../config/env.ts';
 import { configureLogs, logger } from '../core/log.ts';
 import { startProcessOps } from '../ops/process-ops.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
+import { configuredOutbounds } from '../platforms/configured-outbounds.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { startVideoWorker } from '../../worker/video-worker.ts';
 
@@ -10,7 +10,7 @@ const log = logger('worker-main');
 const config = env();
 configureLogs(config);
 try {
-  const running = await startVideoWorker(config, { deliveries: await configuredDeliveries(config) });
+  const running = await startVideoWorker(config, { deliveries: configuredOutbounds(config) });
   log.info({ workerId: running.id, queue: config.QUEUE_NAME }, 'worker taking jobs');
   const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: running.queue, engine: running.engine, log });
   exitOnSignals(log, 'finishing the current job first', () => running.close().then(() => ops.close()));

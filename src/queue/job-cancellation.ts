@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { UserFacingError } from '../core/errors.ts';
 import type { VideoQueue } from './video-queue.ts';
 import { parseJobRequest } from './job-contract.ts';
+import { refreshQueuePositions } from './queue-positions.ts';
 
 export type CancelOutcome = 'removed' | 'signalled';
 
@@ -16,7 +17,11 @@ function cancelFlag(queue: VideoQueue, jobId: string): string {
   return queue.key('cancelled', jobId);
 }
 
-/** Cancels `jobId` on behalf of `userKey` (`platform:id`); admins may cancel anyone's job. */
+/**
+ * Cancels `jobId` on behalf of `userKey` (`platform:id`); admins may cancel anyone's job. A waiting job is
+ * removed here, so its cancelled event is published here (no worker will ever see it); a running one is
+ * signalled, and its worker publishes cancelled once the engine has stopped.
+ */
 export async function requestCancel(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelOutcome> {
   const job = await queue.queue.getJob(jobId);
   if (!job) throw new UserFacingError('job_not_found');
@@ -27,6 +32,10 @@ export async function requestCancel(queue: VideoQueue, jobId: string, userKey: s
   if (state !== 'active') {
     try {
       await job.remove();
+      if (queue.events) {
+        await queue.events.publish({ jobId, request }, job.attemptsStarted + 1, { stage: 'cancelled' }).catch(() => undefined);
+        void refreshQueuePositions(queue, queue.events).catch(() => undefined);
+      }
       return 'removed';
     } catch {
       // A worker took it between getState and remove (it is locked): signal it like a running job.

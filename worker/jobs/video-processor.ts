@@ -8,9 +8,12 @@ import type { UserErrorCode } from '../../src/core/errors.ts';
 import type { UserQuota } from '../../src/core/quota.ts';
 import type { JobStats } from '../../src/core/stats.ts';
 import { wasCancelled } from '../../src/queue/job-cancellation.ts';
-import { JOB_PAYLOAD_VERSION, type JobProgress, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
+import { JOB_PAYLOAD_VERSION, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
+import type { JobEvent, JobEvents } from '../../src/queue/job-events.ts';
+import { refreshQueuePositions } from '../../src/queue/queue-positions.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
-import type { DeliverableVideo, Delivery, DeliveryRouter } from '../../src/platforms/delivery.ts';
+import type { PlatformOutbounds } from '../../src/platforms/configured-outbounds.ts';
+import type { DeliverableVideo } from '../../src/platforms/platform.ts';
 import type { DeliveryMarker } from './delivery-marker.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
 import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../engine-client/engine-errors.ts';
@@ -22,7 +25,10 @@ export interface VideoProcessorDeps {
   engine: EngineClient;
   presets: PresetBook;
   queue: VideoQueue;
-  router: DeliveryRouter;
+  /** The platforms' outbound side: delivery of the clip. */
+  outbounds: PlatformOutbounds;
+  /** Where every stage of a job is published; the status message follows these events only. */
+  events: JobEvents;
   marker: DeliveryMarker;
   cache: ResultCache;
   quota: UserQuota;
@@ -48,10 +54,12 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     }
     const owner = `${request.user.platform}:${request.user.id}`;
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
-    const delivery = deps.router.for(request.delivery.platform);
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
+    // This job just left the waiting list: the jobs behind it moved up.
+    void refreshQueuePositions(deps.queue, deps.events).catch((err: Error) => log.debug({ err: err.message }, 'queue positions not refreshed'));
+    const report = reporter(deps, job, jobId, request, log);
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal);
+      const result = await runJob(deps, job, jobId, request, report, workDir, log, signal);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
@@ -59,7 +67,7 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       const final = failure.unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: (err as Error).message, final, attempt: job.attemptsMade + 1 }, 'job failed');
       if (final) {
-        await delivery.fail(request, jobId, { code: failure.code, message: failure.message });
+        await report(failure.code === 'cancelled' ? { stage: 'cancelled' } : { stage: 'failed', reason: failure.code, detail: failure.message });
         await deps.quota.release(owner, request.requestId);
       }
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
@@ -69,12 +77,30 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
   };
 }
 
+type Report = (event: JobEvent) => Promise<void>;
+
+/**
+ * Publishes a stage of this attempt: as BullMQ progress (the CLI and /gpu status follow it) and as a job event
+ * (the status message follows it). Never throws: a status that cannot be shown must not fail the job.
+ */
+function reporter(deps: VideoProcessorDeps, job: Job<JobRequest, JobResult>, jobId: string, request: JobRequest, log: Logger): Report {
+  const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
+  return async (event) => {
+    try {
+      await job.updateProgress(event);
+      await deps.events.publish({ jobId, request }, attempt, event);
+    } catch (err) {
+      log.debug({ err: (err as Error).message, stage: event.stage }, 'job event not published');
+    }
+  };
+}
+
 async function runJob(
   deps: VideoProcessorDeps,
   job: Job<JobRequest, JobResult>,
   jobId: string,
   request: JobRequest,
-  delivery: Delivery,
+  report: Report,
   workDir: string,
   log: Logger,
   signal: AbortSignal | undefined,
@@ -83,17 +109,12 @@ async function runJob(
   const delivered = await deps.marker.delivered(request.requestId);
   if (delivered) {
     log.info('already delivered by an earlier attempt: not posting again');
-    return { ...jobResultSchema.parse(delivered), alreadyDelivered: true };
+    return finishedEarlier(jobResultSchema.parse(delivered), report);
   }
   if (signal?.aborted || (await wasCancelled(deps.queue, jobId))) throw new EngineCancelledError('cancelled');
   const preset = deps.presets.byName.get(request.preset);
   if (!preset) throw new UnrecoverableError(`preset "${request.preset}" is not configured on this worker`);
-
-  const report = async (update: JobProgress) => {
-    await job.updateProgress(update);
-    await delivery.progress(request, jobId, update);
-  };
-  await report({ stage: 'starting', step: 0, steps: preset.steps });
+  const outbound = deps.outbounds.for(request.delivery.platform);
 
   const cacheId = resultKey(deps.model, request);
   const cached = await deps.cache.get(cacheId);
@@ -110,7 +131,11 @@ async function runJob(
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const engineResult = await deps.engine.generate(
       { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps) => void report({ stage: 'generating', step, steps }).catch(() => undefined),
+      (step, steps) => {
+        void report({ stage: 'generating', step, steps });
+        // The last step done, the engine decodes the latents to frames (the VAE) before it answers.
+        if (step === steps) void report({ stage: 'decoding' });
+      },
       signal,
     );
     await report({ stage: 'encoding' });
@@ -152,14 +177,14 @@ async function runJob(
     video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
 
-  await report({ stage: 'delivering' });
+  await report({ stage: 'uploading' });
   const claim = await deps.marker.claim(request.requestId);
-  if (claim.kind === 'delivered') return { ...jobResultSchema.parse(claim.record), alreadyDelivered: true };
+  if (claim.kind === 'delivered') return finishedEarlier(jobResultSchema.parse(claim.record), report);
   if (claim.kind === 'busy') throw new Error('another attempt is posting this video right now');
   const deliverStart = Date.now();
   let receipt: Record<string, unknown>;
   try {
-    receipt = await delivery.deliver(request, jobId, video);
+    receipt = await outbound.deliver(request, jobId, video, deps.outbounds.slotFor(request.delivery.platform));
   } catch (err) {
     await deps.marker.abandon(request.requestId, claim.token);
     throw err;
@@ -175,9 +200,16 @@ async function runJob(
   };
   await deps.marker.confirm(request.requestId, result);
   await deps.cache.addReceipt(cacheId, request.delivery.platform, receipt);
-  await job.updateProgress({ stage: 'done' });
+  const note = typeof receipt.note === 'string' ? receipt.note : undefined;
+  await report({ stage: 'done', endToEndS: result.stats.endToEndS, ...(note ? { note } : {}) });
   log.info({ stats: result.stats }, 'job delivered');
   return result;
+}
+
+/** An earlier attempt posted the clip: say done (a no-op where its done event already landed). */
+async function finishedEarlier(previous: JobResult, report: Report): Promise<JobResult> {
+  await report({ stage: 'done', endToEndS: previous.stats.endToEndS });
+  return { ...previous, alreadyDelivered: true };
 }
 
 interface Failure {
