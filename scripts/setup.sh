@@ -27,6 +27,19 @@ if ! command -v ffmpeg >/dev/null 2>&1 || ! command -v ffprobe >/dev/null 2>&1; 
   fi
 fi
 
+# 2b. redis-server (Debian's package) for the local Redis `npm start` runs when REDIS_URL is unset and nothing
+#     answers at the default address. Not fatal when missing: REDIS_URL may name a Redis elsewhere.
+if ! command -v redis-server >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    say "installing redis-server (apt-get)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null 2>&1 \
+      || { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends redis-server >/dev/null; } \
+      || say "redis-server could not be installed; set REDIS_URL to a Redis, or install it (sudo apt-get install redis-server)"
+  else
+    say "redis-server is missing: npm start needs it unless REDIS_URL names a Redis (Debian/Ubuntu: sudo apt-get install redis-server)"
+  fi
+fi
+
 # 3. The engine's Python environment, rebuilt when requirements.txt changes.
 #    COGCAST_SKIP_PYTHON=1 skips it where the engine runs elsewhere (a bot-only host).
 if [ "${COGCAST_SKIP_PYTHON:-0}" != 1 ]; then

@@ -13,8 +13,7 @@ import { PlatformOutbounds, configuredOutbounds } from './platforms/configured-o
 
 export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
   const presets = loadPresets(config.PRESETS_FILE);
-  const redis = commandConnection(config.REDIS_URL);
-  redis.on('error', () => undefined); // reported through command replies and /gpu status, not as a crash
+  const redis = commandConnection(config); // its errors are logged; users hear of an outage in command replies
   // The bots' own job events (a job queued, a waiting job cancelled) reach the status message through the same
   // outbound writers as the worker's.
   const outbounds = new PlatformOutbounds({ redis, prefix: cogcastKey(config.QUEUE_NAME) });

@@ -44,7 +44,7 @@ if (args.help) {
 const config = env();
 const services = createCommandServices(config);
 const out = resolve(args.out ?? `cogcast-${Date.now()}.mp4`);
-const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
+const events = new OwnedQueueEvents(config.QUEUE_NAME, config);
 let embedded: RunningWorker | null = null;
 let exitCode = 0;
 

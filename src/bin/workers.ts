@@ -9,6 +9,7 @@ import { planHostGpus, startGpuWorkers } from '../../worker/gpu-workers.ts';
 const log = logger("workers");
 const config = env();
 configureLogs(config);
+const stop = exitOnSignals(log, 'every worker finishes its current job first');
 try {
   const plan = await planHostGpus(config);
   if (plan.unused.length > 0) log.warn({ unused: plan.unused }, 'GPUs left idle: a CFG-parallel engine takes two');
@@ -16,7 +17,7 @@ try {
   log.info({ workers: fleet.workers.map((w) => w.id), queue: config.QUEUE_NAME }, 'workers taking jobs');
   // One /metrics + /healthz for the process: healthy while every engine serves.
   const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: fleet.workers[0]!.queue, engine: fleet.health, log });
-  exitOnSignals(log, 'every worker finishes its current job first', () => fleet.close().then(() => ops.close()));
+  stop.stopWith(() => fleet.close().then(() => ops.close()));
 } catch (err) {
   process.stderr.write(`cogcast workers: cannot start: ${(err as Error).message}\n`);
   process.exit(1);

@@ -26,6 +26,8 @@ export const jobStatsSchema = z.object({
   gpuUtilMean: z.number().min(0).max(1).nullable(),
   workerId: z.string(),
   cached: z.boolean(),
+  /** Made by the tiny demo model (ENGINE_MODEL=auto without a GPU or weights): the caption says so. */
+  demoModel: z.boolean().optional(),
 });
 export type JobStats = z.infer<typeof jobStatsSchema>;
 
@@ -49,6 +51,7 @@ export function formatStats(st: JobStats): string {
     ]
       .filter(Boolean)
       .join(' · '),
+    st.demoModel ? text('demo_model') : '',
   ];
   return lines.filter((l) => l.length > 0).join('\n');
 }

@@ -26,11 +26,14 @@ export const ERROR_TEXTS = {
   job_finished: 'That video has already finished.',
   engine_failed: 'The video could not be generated: {reason}',
   cancelled: 'Cancelled.',
+  cancel_too_late: 'Too late to cancel: the video is being posted.',
   internal: 'Something went wrong on our side. Please try again.',
 } as const;
 
 /** Everything else a person reads: replies, status stages, buttons, menus, help, captions, the CLI. */
 export const MESSAGE_TEXTS = {
+  // The caption and banner of every clip the tiny demo model made.
+  demo_model: 'demo model: the clips are noise; set ENGINE_MODEL to a CogVideoX-2b directory',
   // Replies of the commands.
   'video.queued': 'Queued: #{position} in line, ready in about {eta}.',
   'video.preset_line': '{preset} · seed {seed}',
@@ -55,6 +58,8 @@ export const MESSAGE_TEXTS = {
   'status.failed': 'This video could not be made.',
   'status.cancelled': 'Cancelled.',
   'delivery.video_ready': 'your video is ready',
+  // A clip posted again after an attempt died while posting it, where the platform cannot be read back.
+  'delivery.sent_again': 'Sent again: an earlier try may already have posted this video.',
   'delivery.video_ready_reencoded': 'your video is ready (re-encoded to fit the upload limit)',
   'delivery.sent_as_file': 'Sent as a file: Telegram did not accept it as a playable video.',
   'delivery.reencoded_to_fit': "Re-encoded from {from} to {to} to fit {platform}'s {limit} upload limit.",

@@ -17,6 +17,11 @@ export interface DeliverableVideo {
   stats: JobStats;
   /** What this platform said when it last posted the same clip (e.g. a Telegram file_id): re-send, no upload. */
   previousReceipt?: Record<string, unknown>;
+  /**
+   * Set when an earlier attempt of this job died while posting this clip (claimed at `claimedAt`, never confirmed):
+   * its post may have landed. A platform that can read back checks before posting; one that cannot marks the re-send.
+   */
+  earlierAttempt?: { claimedAt: number };
 }
 
 /** What one write of a status message came to. */
@@ -33,6 +38,8 @@ export interface StatusSurface {
   readonly paceMs: number;
   /** The chat the status message lives in (the pace is per chat), or null when this job has no status message. */
   paceKey(status: JobStatus): string | null;
+  /** Told of every status that advanced, before pacing and coalescing (observers; tests count stages here). */
+  heard?(status: JobStatus): void;
   /** Renders `status` in the platform's markup (Discord message, Telegram HTML) and writes it; never throws. */
   write(status: JobStatus): Promise<StatusWriteOutcome>;
 }

@@ -28,6 +28,8 @@ export function statusModel(status: Pick<JobStatus, 'event' | 'preset' | 'seed'>
   switch (event.stage) {
     case 'queued':
       return { ...base, headline: text('video.queued', { position: event.position, eta: formatEta(event.etaSeconds) }), cancellable: true };
+    case 'starting':
+      return { ...base, headline: text('status.starting'), cancellable: true };
     case 'generating':
       return { ...base, headline: text('status.generating'), progress: { step: event.step, steps: event.steps }, cancellable: true };
     case 'decoding':

@@ -49,6 +49,7 @@ export class StatusWriter implements StatusSlot {
   async statusChanged(status: JobStatus): Promise<void> {
     const paceKey = this.surface.paceKey(status);
     if (!paceKey) return;
+    this.surface.heard?.(status);
     let line = this.lines.get(status.jobId);
     if (!line) {
       if (this.lines.size >= MAX_LINES) this.lines.delete(this.lines.keys().next().value as string);

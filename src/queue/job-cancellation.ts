@@ -4,17 +4,23 @@ import { UserFacingError } from '../core/errors.ts';
 import type { VideoQueue } from './video-queue.ts';
 import { parseJobRequest } from './job-contract.ts';
 import { refreshQueuePositions } from './queue-positions.ts';
+import { type GateKeys, enterPosting, isPosting, signalCancel } from './cancel-gate.ts';
 
-export type CancelOutcome = 'removed' | 'signalled';
+/** removed: it was waiting and is gone; signalled: its worker stops it; too_late: it is being posted. */
+export type CancelOutcome = 'removed' | 'signalled' | 'too_late';
 
-const CANCEL_TTL_S = 3600;
+export interface CancelResult {
+  outcome: CancelOutcome;
+  /** The job's owner (`platform:id`), whose pending slot a removed job gives back, whoever cancelled it. */
+  owner: string;
+}
 
 export function cancelChannel(queue: VideoQueue): string {
   return queue.key('cancel');
 }
 
-function cancelFlag(queue: VideoQueue, jobId: string): string {
-  return queue.key('cancelled', jobId);
+function gateKeys(queue: VideoQueue, jobId: string): GateKeys {
+  return { cancelFlag: queue.key('cancelled', jobId), posting: queue.key('posting', jobId) };
 }
 
 /**
@@ -23,12 +29,21 @@ function cancelFlag(queue: VideoQueue, jobId: string): string {
  * signalled, and its worker publishes cancelled once the engine has stopped.
  */
 export async function requestCancel(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelOutcome> {
+  return (await cancelJob(queue, jobId, userKey, isAdmin)).outcome;
+}
+
+/** As requestCancel, also naming the job's owner. */
+export async function cancelJob(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelResult> {
   const job = await queue.queue.getJob(jobId);
   if (!job) throw new UserFacingError('job_not_found');
   const request = parseJobRequest(job.data);
-  if (`${request.user.platform}:${request.user.id}` !== userKey && !isAdmin) throw new UserFacingError('not_your_job');
+  const owner = `${request.user.platform}:${request.user.id}`;
+  if (owner !== userKey && !isAdmin) throw new UserFacingError('not_your_job');
   const state = await job.getState();
   if (state === 'completed' || state === 'failed') throw new UserFacingError('job_finished');
+  const keys = gateKeys(queue, jobId);
+  // A job back in the queue after its worker died while posting will be posted by the next attempt.
+  if (await isPosting(queue.redis, keys)) return { outcome: 'too_late', owner };
   if (state !== 'active') {
     try {
       await job.remove();
@@ -36,18 +51,23 @@ export async function requestCancel(queue: VideoQueue, jobId: string, userKey: s
         await queue.events.publish({ jobId, request }, job.attemptsStarted + 1, { stage: 'cancelled' }).catch(() => undefined);
         void refreshQueuePositions(queue, queue.events).catch(() => undefined);
       }
-      return 'removed';
+      return { outcome: 'removed', owner };
     } catch {
       // A worker took it between getState and remove (it is locked): signal it like a running job.
     }
   }
-  await queue.redis.multi().set(cancelFlag(queue, jobId), userKey, 'EX', CANCEL_TTL_S).publish(cancelChannel(queue), jobId).exec();
-  return 'signalled';
+  const signalled = await signalCancel(queue.redis, keys, userKey, cancelChannel(queue), jobId);
+  return { outcome: signalled ? 'signalled' : 'too_late', owner };
 }
 
-/** True when a cancel was asked for before the worker got the job (the publish may have been missed). */
+/** True when a cancel was asked for (the publish may have been missed, or came during a stage that ignores it). */
 export async function wasCancelled(queue: VideoQueue, jobId: string): Promise<boolean> {
-  return (await queue.redis.exists(cancelFlag(queue, jobId))) === 1;
+  return (await queue.redis.exists(gateKeys(queue, jobId).cancelFlag)) === 1;
+}
+
+/** The worker starts posting `jobId`: false when a cancel came first (the job must stop), else cancels are too late from now on. */
+export async function startPosting(queue: VideoQueue, jobId: string): Promise<boolean> {
+  return enterPosting(queue.redis, gateKeys(queue, jobId));
 }
 
 /** Calls `onCancel(jobId)` for every cancel request; `subscriber` must be a dedicated connection. */

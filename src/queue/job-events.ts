@@ -1,4 +1,4 @@
-// The one model of where a job stands (queued -> generating i/n -> decoding -> encoding -> uploading -> done, or
+// The one model of where a job stands (queued -> starting -> generating i/n -> decoding -> encoding -> uploading -> done, or
 // failed / cancelled), and the publisher every producer uses: the queue on enqueue, the worker, the cancel paths.
 import { z } from 'zod';
 import type { DeliveryTarget } from '../core/chat-context.ts';
@@ -6,19 +6,22 @@ import { ERROR_TEXTS, type ErrorTextId } from '../core/texts.ts';
 import type { JobRequest } from './job-contract.ts';
 import type { JobStatusStore } from './job-status-store.ts';
 
-export const JOB_STAGES = ['queued', 'generating', 'decoding', 'encoding', 'uploading', 'done', 'failed', 'cancelled'] as const;
+export const JOB_STAGES = ['queued', 'starting', 'generating', 'decoding', 'encoding', 'uploading', 'done', 'failed', 'cancelled'] as const;
 export type JobStage = (typeof JOB_STAGES)[number];
 
 /** A stage later in this list never gives way to an earlier one within the same attempt. */
-export const STAGE_RANK: Record<JobStage, number> = { queued: 0, generating: 1, decoding: 2, encoding: 3, uploading: 4, done: 5, failed: 5, cancelled: 5 };
+export const STAGE_RANK: Record<JobStage, number> = { queued: 0, starting: 1, generating: 2, decoding: 3, encoding: 4, uploading: 5, done: 6, failed: 6, cancelled: 6 };
 const TERMINAL: ReadonlySet<JobStage> = new Set(['done', 'failed', 'cancelled']);
 
 const reasonIds = Object.keys(ERROR_TEXTS) as [ErrorTextId, ...ErrorTextId[]];
 
 export const jobEventSchema = z.discriminatedUnion('stage', [
   z.object({ stage: z.literal('queued'), position: z.number().int().positive(), etaSeconds: z.number().nonnegative() }),
+  /** A worker took the job (text encoding, the first step on its way): step 0 of `steps`. */
+  z.object({ stage: z.literal('starting'), step: z.literal(0), steps: z.number().int().positive() }),
   z.object({ stage: z.literal('generating'), step: z.number().int().nonnegative(), steps: z.number().int().positive() }),
-  z.object({ stage: z.literal('decoding') }),
+  /** The engine decodes the latents to frames; it says so with the step count it finished (n of n). */
+  z.object({ stage: z.literal('decoding'), step: z.number().int().nonnegative().optional(), steps: z.number().int().positive().optional() }),
   z.object({ stage: z.literal('encoding') }),
   z.object({ stage: z.literal('uploading') }),
   /** `note`: what the user should know about the posted clip (re-encoded to fit, sent as a file). */

@@ -6,8 +6,10 @@ import type { Preset, PresetBook } from '../../config/presets.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { JOB_NAME, type JobRequest } from './job-contract.ts';
 import type { JobEvents } from './job-events.ts';
-import { JobDurations } from './job-durations.ts';
+import { JobDurations, type PresetTiming } from './job-durations.ts';
+import { queueEta } from './queue-estimates.ts';
 import { cogcastKey } from './redis.ts';
+import { logRedisErrors } from './redis-errors.ts';
 
 export interface VideoQueueOptions {
   connection: Redis;
@@ -51,7 +53,7 @@ export class VideoQueue {
   readonly durations: JobDurations;
 
   constructor(private readonly opts: VideoQueueOptions) {
-    this.queue = new Queue<JobRequest>(opts.name, { connection: opts.connection });
+    this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
     this.durations = new JobDurations(opts.connection, opts.name);
   }
 
@@ -98,17 +100,15 @@ export class VideoQueue {
     return index === null ? null : length - index;
   }
 
-  /** Seconds until a job at `position` finishes, from recent durations spread over the live workers. */
+  /** Seconds until a job of `presetName` at `position` finishes: each job ahead at its own preset's pace (queue-estimates). */
   async eta(position: number, presetName: string): Promise<number> {
-    const preset = this.opts.presets.byName.get(presetName);
-    const own = (await this.durations.median(presetName)) ?? this.guess(preset);
-    const [active, workers] = await Promise.all([this.queue.getActiveCount(), this.queue.getWorkersCount().catch(() => 1)]);
-    const ahead = Math.max(0, position - 1) + active;
-    return Math.round((ahead * own) / Math.max(1, workers) + own);
+    return queueEta(this, position, presetName, (name) => this.guess(this.opts.presets.byName.get(name)));
   }
 
-  private guess(preset: Preset | undefined): number {
-    return Math.round((preset?.steps ?? 50) * this.opts.defaultSecondsPerStep + 10);
+  /** Before any job of a preset was timed: its steps at the default pace, the whole job counted as denoising. */
+  private guess(preset: Preset | undefined): PresetTiming {
+    const denoiseS = (preset?.steps ?? 50) * this.opts.defaultSecondsPerStep;
+    return { totalS: Math.round(denoiseS + 10), denoiseS };
   }
 
   async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number; completed: number }> {

@@ -1,4 +1,4 @@
-// A real local-file delivery that also records every call and every status its writer shows, so tests can
+// A real local-file delivery that also records every call and every status its outbound hears of, so tests can
 // prove "delivered exactly once" and see the stages and failures a status message would show.
 import type { JobRequest } from '../../src/queue/job-contract.ts';
 import type { JobEvent, JobStatus } from '../../src/queue/job-events.ts';
@@ -18,13 +18,14 @@ export class CountingDelivery extends LocalFileDelivery {
   override readonly status: StatusSurface = {
     paceMs: 1,
     paceKey: (status: JobStatus) => `counting:${status.jobId}`,
-    write: async (status: JobStatus): Promise<StatusWriteOutcome> => {
+    // Every status this outbound heard of (the writer may coalesce what it writes; a test counts stages).
+    heard: (status: JobStatus) => {
       const { event } = status;
       if (event.stage === 'failed') this.failures.push({ jobId: status.jobId, failure: { code: event.reason, message: event.detail ?? '' } });
       else if (event.stage === 'cancelled') this.failures.push({ jobId: status.jobId, failure: { code: 'cancelled', message: 'cancelled' } });
       else this.progressed.push({ jobId: status.jobId, update: event });
-      return { kind: 'shown' };
     },
+    write: async (): Promise<StatusWriteOutcome> => ({ kind: 'shown' }),
   };
 
   override async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {

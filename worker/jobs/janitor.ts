@@ -72,6 +72,28 @@ export async function sweep(opts: JanitorOptions, now = Date.now()): Promise<Swe
   return { removedWorkDirs, removedClips, outputBytes: total };
 }
 
+/**
+ * Removes what earlier attempts of `jobId` left in workDir when their worker died mid-job: their folders
+ * (`<jobId>-<attempt>`) and upload copies (`discord/<jobId>-discord-*.mp4`, `telegram-<jobId>.mp4`).
+ */
+export async function removeJobLeftovers(workDir: string, jobId: string): Promise<number> {
+  let removed = 0;
+  const sweepDir = async (dir: string, depth: number): Promise<void> => {
+    const entries = await readdir(dir, { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      const path = join(dir, entry.name);
+      if (entry.name.includes(jobId)) {
+        await rm(path, { recursive: true, force: true });
+        removed += 1;
+      } else if (entry.isDirectory() && depth > 0) {
+        await sweepDir(path, depth - 1);
+      }
+    }
+  };
+  await sweepDir(workDir, 1);
+  return removed;
+}
+
 export class DiskFullError extends Error {
   override name = 'DiskFullError';
 }

@@ -1,6 +1,6 @@
 // Stored results by request identity (model, preset, seed, prompt): an identical request reuses the clip.
 import { createHash } from 'node:crypto';
-import { access } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import { type JobStats, jobStatsSchema } from '../../src/core/stats.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
@@ -49,6 +49,13 @@ export class ResultCache {
 
   async put(id: string, path: string, bytes: number, stats: JobStats): Promise<void> {
     await this.redis.multi().hset(this.key(id), { path, bytes: String(bytes), stats: JSON.stringify(stats) }).expire(this.key(id), this.keepSeconds).exec();
+  }
+
+  /** Drops the entry and its MP4 (a cancelled job's clip must not be left behind, nor reused). */
+  async forget(id: string): Promise<void> {
+    const path = await this.redis.hget(this.key(id), 'path');
+    await this.redis.del(this.key(id));
+    if (path) await rm(path, { force: true });
   }
 
   async addReceipt(id: string, platform: string, receipt: Record<string, unknown>): Promise<void> {

@@ -14,6 +14,7 @@ import { type JobStatus, isTerminal } from '../../queue/job-events.ts';
 import { fitToUploadLimit } from '../fit-to-upload-limit.ts';
 import type { DeliverableVideo, PlatformOutbound, StatusSlot, StatusSurface, StatusWriteOutcome } from '../platform.ts';
 import { failureDetail, renderStatusMessage, resultMessage } from './discord-messages.ts';
+import { type FindPosted, findPostedClip } from './discord-find-posted.ts';
 
 export interface DiscordDeliveryOptions {
   /** The bot token: only for the channel-message fallback; interaction webhooks are authorised by their own token. */
@@ -116,7 +117,11 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
       const fitted = await fitToUploadLimit(video, target.attachmentSizeLimit, join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`), 'Discord');
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
-      const body = resultMessage(job, jobId, video.stats, fileName, shrunk !== null);
+      // An earlier attempt died while posting: read Discord back first, so the clip is posted exactly once.
+      const earlier = video.earlierAttempt ? await this.earlierPost(target, jobId, fileName, video.earlierAttempt.claimedAt) : null;
+      if (earlier?.kind === 'found') return { uploadedBytes: earlier.message.attachments[0]?.size ?? fitted.bytes, reencoded: shrunk !== null, via: earlier.via, foundPosted: true, ...messageReceipt(earlier.message) };
+      const resent = earlier?.kind === 'unknown';
+      const body = resultMessage(job, jobId, video.stats, fileName, shrunk !== null, resent);
       const files = async (): Promise<RawFile[]> => [{ name: fileName, data: await readFile(fitted.path), contentType: 'video/mp4' }];
       const receipt = { uploadedBytes: fitted.bytes, reencoded: shrunk !== null };
       if (this.tokenUsable(target)) {
@@ -131,12 +136,19 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
         }
       }
       const ready = text(shrunk ? 'delivery.video_ready_reencoded' : 'delivery.video_ready');
-      const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}` }, await files());
+      const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
       await this.tidyStaleStatus(target, jobId);
       return { ...receipt, via: 'channel', ...messageReceipt(message) };
     } finally {
       if (shrunk) await rm(shrunk, { force: true });
     }
+  }
+
+  private async earlierPost(target: DiscordTarget, jobId: string, fileName: string, claimedAt: number): Promise<FindPosted> {
+    const found = await findPostedClip(this.rest, target, fileName, claimedAt, this.tokenUsable(target));
+    if (found.kind === 'found') this.log.info({ jobId, messageId: found.message.id, via: found.via }, 'the earlier attempt had posted the video: not posting again');
+    else if (found.kind === 'unknown') this.log.warn({ jobId, reason: found.reason }, 'cannot tell whether the earlier attempt posted the video: posting it, marked as sent again');
+    return found;
   }
 
   private tokenUsable(target: DiscordTarget): boolean {

@@ -9,7 +9,7 @@ import { progressBar, statusModel } from '../status-model.ts';
 import { buttonRows } from './buttons.ts';
 
 const EMBED_BLUE = 0x5865f2;
-const ICONS = { generating: '🎨', decoding: '🎞️', encoding: '📦', uploading: '📤', done: '✅', failed: '❌', cancelled: '✖️' } as const;
+const ICONS = { starting: '⚙️', generating: '🎨', decoding: '🎞️', encoding: '📦', uploading: '📤', done: '✅', failed: '❌', cancelled: '✖️' } as const;
 
 /** `▰▰▰▱▱▱…` step/steps in a fixed-width bar (monospace so it does not jiggle as it fills). */
 export function discordProgressBar(step: number, steps: number): string {
@@ -32,6 +32,7 @@ export function renderStatusMessage(status: JobStatus): RESTPatchAPIWebhookWithT
       const { step, steps } = model.progress!;
       return body(`${ICONS.generating} ${text('status.generating_step', { step, steps })}\n${discordProgressBar(step, steps)}`, cancel);
     }
+    case 'starting':
     case 'decoding':
     case 'encoding':
       return body(`${ICONS[model.stage]} ${model.headline}`, cancel);
@@ -60,9 +61,9 @@ export function escapeMarkdown(text: string): string {
 const clip = (value: string, max: number) => (value.length > max ? `${value.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : value);
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
-export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean): RESTPatchAPIWebhookWithTokenMessageJSONBody {
+export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean, resent = false): RESTPatchAPIWebhookWithTokenMessageJSONBody {
   return {
-    content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done')}`,
+    content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done')}${resent ? `\n${text('delivery.sent_again')}` : ''}`,
     embeds: [
       {
         title: clip(escapeMarkdown(job.prompt), 256),

@@ -4,7 +4,7 @@ import type { JobStatus } from '../../queue/job-events.ts';
 import { progressBar, statusModel } from '../status-model.ts';
 import { escapeHtml, type InlineKeyboard, inlineKeyboard, truncate } from './telegram-markup.ts';
 
-const ICONS = { queued: '⏳', generating: '🎨', decoding: '🎞', encoding: '🎞', uploading: '📤', done: '✅', failed: '❌', cancelled: '🚫' } as const;
+const ICONS = { queued: '⏳', starting: '⚙️', generating: '🎨', decoding: '🎞', encoding: '🎞', uploading: '📤', done: '✅', failed: '❌', cancelled: '🚫' } as const;
 
 export interface TelegramStatus {
   html: string;

@@ -1,5 +1,4 @@
 // The Telegram bot (telegraf): routes /gen, /cancel, /gpu status, /start, /help and inline buttons to commands/.
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Context, Telegraf } from 'telegraf';
 import type { Env } from '../../../config/env.ts';
@@ -15,6 +14,7 @@ import { BOT_COMMANDS, NOT_A_COMMAND, helpText } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
 import { TelegramChatContext, type TelegramTarget } from './telegram-chat-context.ts';
 import { PARSE_MODE, parseCallbackData } from './telegram-markup.ts';
+import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
@@ -98,13 +98,9 @@ export async function startTelegramBot(config: Env, services: CommandServices): 
   await bot.telegram.setMyCommands(BOT_COMMANDS).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
 
   if (config.TELEGRAM_WEBHOOK_URL) {
-    const url = new URL(config.TELEGRAM_WEBHOOK_URL);
-    const secretToken = config.TELEGRAM_WEBHOOK_SECRET || createHash('sha256').update(`cogcast:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
-    await bot.launch({
-      allowedUpdates: [...ALLOWED_UPDATES],
-      webhook: { domain: url.host, path: url.pathname, port: config.TELEGRAM_WEBHOOK_PORT, secretToken },
-    });
-    log.info({ bot: bot.botInfo.username, url: url.origin + url.pathname, port: config.TELEGRAM_WEBHOOK_PORT }, 'telegram bot receiving updates by webhook');
+    const webhook = webhookOptions(config);
+    await bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], webhook });
+    log.info({ bot: bot.botInfo.username, url: `https://${webhook.domain}${webhook.path}`, host: webhook.host, port: webhook.port }, 'telegram bot receiving updates by webhook');
     return { platform: 'telegram', bot, stop: async () => stopBot(bot) };
   }
 

@@ -128,16 +128,18 @@ export class TelegramDelivery implements PlatformOutbound {
     const target = targetSchema.parse(job.delivery.target);
     const statsText = formatStats(video.stats);
     let sent: Sent | null = null;
+    // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
+    const resentNote = video.earlierAttempt ? text('delivery.sent_again') : undefined;
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
-    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText);
-    sent ??= await this.upload(job, jobId, target, video, statsText);
+    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
+    sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
     return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind, ...(sent.note ? { note: sent.note } : {}) };
   }
 
   /** The same clip was posted before: send its file_id, no upload. A stale file_id falls back to uploading. */
-  private async resend(job: JobRequest, jobId: string, target: TelegramTarget, previous: z.infer<typeof receiptSchema>, statsText: string): Promise<Sent | null> {
+  private async resend(job: JobRequest, jobId: string, target: TelegramTarget, previous: z.infer<typeof receiptSchema>, statsText: string, resentNote?: string): Promise<Sent | null> {
     try {
-      return await this.send(job, jobId, target, { kind: previous.kind, file: previous.fileId, caption: captionHtml(job.prompt, statsText) });
+      return await this.send(job, jobId, target, { kind: previous.kind, file: previous.fileId, caption: captionHtml(job.prompt, statsText, resentNote) });
     } catch (err) {
       if (err instanceof UnrecoverableError && /file identifier|file_id|type of file/i.test(err.message)) {
         this.log.info({ jobId }, 'stored file_id no longer valid: uploading again');
@@ -147,11 +149,12 @@ export class TelegramDelivery implements PlatformOutbound {
     }
   }
 
-  private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string): Promise<Sent> {
+  private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string, resentNote?: string): Promise<Sent> {
     const fitted = await fitToUploadLimit(video, this.uploadLimit, join(this.workDir, `telegram-${jobId}.mp4`), 'Telegram');
     try {
       const file = () => ({ source: createReadStream(fitted.path), filename: `cogcast-${jobId.slice(0, 8)}.mp4` });
-      const caption = captionHtml(job.prompt, statsText, fitted.note);
+      const notes = (...more: (string | undefined)[]) => [resentNote, fitted.note, ...more].filter(Boolean).join(' ') || undefined;
+      const caption = captionHtml(job.prompt, statsText, notes());
       await this.telegram.sendChatAction(target.chatId, 'upload_video').catch(() => undefined);
       try {
         return { ...(await this.send(job, jobId, target, { kind: 'video', file, caption, video })), ...(fitted.note ? { note: fitted.note } : {}) };
@@ -160,7 +163,7 @@ export class TelegramDelivery implements PlatformOutbound {
         // Telegram would not take it as a video (codec, size probing...): a plain file still gets it to the user.
         const note = text('delivery.sent_as_file');
         this.log.warn({ jobId, err: err.message }, 'sendVideo refused: sending as a document');
-        const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, [fitted.note, note].filter(Boolean).join(' ')) });
+        const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, notes(note)) });
         return { ...sent, note };
       }
     } finally {

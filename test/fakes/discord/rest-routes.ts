@@ -253,6 +253,23 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
     announce(message, 'create');
     return ok(message);
   });
+  // GET Channel Messages: newest first; before/after are snowflake cursors (after: the oldest `limit` after it).
+  add('GET', '/channels/:channel/messages', true, (ctx) => {
+    const channel = channelOf(ctx);
+    const limit = Number(ctx.query.get('limit') ?? 50);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100) throw Errors.invalidForm(fieldError(['limit'], 'NUMBER_TYPE_MAX', 'int value should be between 1 and 100.'));
+    const id = (m: APIMessage) => BigInt(m.id);
+    const visible = [...world.store.messages.values()]
+      .filter((s) => !s.deleted && s.message.channel_id === channel.id && !((s.message.flags ?? 0) & MessageFlags.Ephemeral))
+      .map((s) => s.message)
+      .sort((a, b) => (id(a) < id(b) ? -1 : id(a) > id(b) ? 1 : 0));
+    const after = ctx.query.get('after');
+    const before = ctx.query.get('before');
+    let page: APIMessage[];
+    if (after !== null) page = visible.filter((m) => id(m) > BigInt(after)).slice(0, limit);
+    else page = visible.filter((m) => before === null || id(m) < BigInt(before)).slice(-limit);
+    return ok(structuredClone(page.reverse()));
+  });
   add('GET', '/channels/:channel/messages/:mid', true, (ctx) => ok(channelMessage(ctx)));
   add('PATCH', '/channels/:channel/messages/:mid', true, (ctx) => {
     const existing = channelMessage(ctx);

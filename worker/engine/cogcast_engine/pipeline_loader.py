@@ -8,9 +8,12 @@ from dataclasses import dataclass
 
 import torch
 from diffusers import CogVideoXPipeline
+from diffusers.utils import logging as diffusers_logging
 
 from .envs import EngineConfig
-from .tuning import TuningReport, apply_tuning
+from .presets import Preset
+from .tuning import TuningReport, apply_tuning, compile_blocks, configure_allocator
+from .turbo import build_turbo_transformer, why_not_turbo
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +33,41 @@ class LoadedPipeline:
     memory_profile: str  # resident | lowvram
     tuning: TuningReport
     load_seconds: float
+    turbo: torch.nn.Module | None = None  # fp8 presets' transformer (turbo.py), built by the first fp8 job
+    turbo_unavailable: str | None = None  # why fp8 presets run the lossless kernels here, once known
+
+    @contextlib.contextmanager
+    def transformer_for(self, preset: Preset, cfg_parallel: bool = False) -> Iterator[torch.nn.Module]:
+        """`pipe.transformer` is the one `preset` runs on for the enclosed job: fp8 presets get the turbo copy."""
+        if preset.precision != "fp8" or self._turbo(cfg_parallel) is None:
+            yield self.pipe.transformer
+            return
+        lossless = self.pipe.transformer
+        self.pipe.transformer = self.turbo
+        try:
+            yield self.turbo
+        finally:
+            self.pipe.transformer = lossless
+
+    def _turbo(self, cfg_parallel: bool) -> torch.nn.Module | None:
+        if cfg_parallel:  # the guidance split hooks only the lossless transformer (cfg_parallel.py)
+            return None
+        if self.turbo is None and self.turbo_unavailable is None:
+            self.turbo_unavailable = why_not_turbo(self.device, self.memory_profile)
+            if self.turbo_unavailable is None:
+                try:
+                    self.turbo = build_turbo_transformer(self.pipe.transformer)
+                except Exception as error:  # never worth a failed start: the lossless kernels serve the preset
+                    logger.exception("building the fp8 transformer failed")
+                    self.turbo_unavailable = f"fp8 presets run the lossless kernels: {type(error).__name__}: {error}"
+                else:
+                    if self.tuning.compiled:  # compiled like the lossless blocks (unless those fell back to eager)
+                        compile_blocks(self.turbo, self.tuning)
+                    self.tuning.notes.append("fp8 presets: FA3 FP8 attention, torchao FP8 rowwise linears, bf16")
+            if self.turbo_unavailable is not None:
+                logger.warning(self.turbo_unavailable)
+                self.tuning.notes.append(self.turbo_unavailable)
+        return self.turbo
 
     @property
     def gpu_name(self) -> str | None:
@@ -116,6 +154,8 @@ def load_pipeline(config: EngineConfig) -> LoadedPipeline:
     """Load the model named by ENGINE_MODEL, then place and tune it (prepare_pipeline)."""
     start = time.perf_counter()
     device = resolve_device(config.device)
+    diffusers_logging.disable_progress_bar()  # "Loading pipeline components" bars are not log lines
+    configure_allocator(device)  # before the weights take their memory
     pipe = CogVideoXPipeline.from_pretrained(config.model, dtype=resolve_dtype(config.dtype, device))
     return prepare_pipeline(pipe, config, start)
 

@@ -8,6 +8,7 @@ Measured on an H100 with the full-size CogVideoX-2b (bench/engine_bench.py, READ
 import contextlib
 import logging
 import os
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,10 @@ import torch
 from diffusers import CogVideoXPipeline
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
+from . import fa3_attention
 from .envs import EngineConfig
+from .fused_ff import fuse_feed_forward
+from .vae_decode import tune_vae_decode
 
 logger = logging.getLogger(__name__)
 
@@ -31,23 +35,40 @@ ATTENTION_CANDIDATES: dict[str, SDPBackend] = {
 FALLBACK_ORDER = [SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION, SDPBackend.CUDNN_ATTENTION, SDPBackend.MATH]
 # A kernel whose output differs more than this from the first working one is not used (fp16 noise is ~1e-3).
 ATTENTION_MAX_RELATIVE_ERROR = 1e-2
+# Candidates beside SDPA's: FlashAttention-3 in bf16 (fa3_attention.py), put on the blocks as their processor. The
+# picker keeps it only when it is faster than every SDPA kernel and within ATTENTION_MAX_RELATIVE_ERROR of cuDNN.
+PROCESSOR_CANDIDATES = ("fa3",)
+# The feed-forward's first linear with its tanh-GELU in cuBLASLt's epilogue (fused_ff.py): one pass fewer over its
+# 4x-wide output. Measured on an H200 before it was made the default (bench/results/h200-engine-2026-12-02.json).
+FUSE_FEED_FORWARD_GELU = True
 
 
 @dataclass
 class TuningReport:
     fused_qkv: bool = False
+    fused_gelu: bool = False
     compiled: bool = False
-    attention_backend: str = "default"
+    attention_backend: str = "default"  # an SDPA kernel (ATTENTION_CANDIDATES) or a processor (PROCESSOR_CANDIDATES)
+    sdpa_backend: str = "default"  # the fastest SDPA kernel: every attention a processor does not take
     attention_ms: dict[str, float] = field(default_factory=dict)  # candidate -> median ms on the model's shape
+    vae_decode: str = "eager"
     compile_cache_dir: str | None = None
     notes: list[str] = field(default_factory=list)
     # Each compiled block and its eager forward, kept so a failed compilation at warm-up can fall back to eager.
     eager_forwards: list[tuple[torch.nn.Module, object]] = field(default_factory=list)
+    # The tuned transformer, so that attention() can put the processor matching attention_backend on it (CFG
+    # parallelism may replace the choice with the leader's after tuning; the first job then installs it).
+    transformer_ref: object = None
 
     @contextlib.contextmanager
     def attention(self) -> Iterator[None]:
         """Run the enclosed work (a whole job, warm-up included, so compiled graphs see the same) on the chosen kernel."""
-        backend = ATTENTION_CANDIDATES.get(self.attention_backend)
+        transformer = self.transformer_ref() if self.transformer_ref is not None else None
+        if transformer is not None:
+            wanted = self.attention_backend if self.attention_backend in PROCESSOR_CANDIDATES else None
+            if fa3_attention.processors_kind(transformer) != wanted:
+                fa3_attention.set_processors(transformer, wanted)
+        backend = ATTENTION_CANDIDATES.get(self.attention_backend, ATTENTION_CANDIDATES.get(self.sdpa_backend))
         if backend is None:
             yield
             return
@@ -59,9 +80,11 @@ class TuningReport:
         """What `ready` reports about the tuning (PROTOCOL.md)."""
         return {
             "fused_qkv": self.fused_qkv,
+            "fused_gelu": self.fused_gelu,
             "compiled": self.compiled,
             "attention": self.attention_backend,
             "attention_ms": self.attention_ms,
+            "vae_decode": self.vae_decode,
             "notes": self.notes,
         }
 
@@ -82,9 +105,8 @@ def apply_tuning(pipe: CogVideoXPipeline, config: EngineConfig, device: torch.de
         report.notes.append(f"eager on {device.type}")
         return report
     transformer = pipe.transformer
-    # Measured and left out: cudnn.benchmark for the VAE's 3D convolutions (2.29 s decode either way, plus a
-    # re-benchmark on every new thread and tile shape), channels-last-3d VAE weights (5.4 s instead of 2.3 s),
-    # CUDA graphs (kernels already fill 99% of a 0.55 s step: nothing left for graphs to hide).
+    report.transformer_ref = weakref.ref(transformer)
+    # Measured and left out: CUDA graphs (kernels already fill 99% of a step: nothing left for graphs to hide).
 
     # 1. Fuse the attention's q/k/v projections into one matmul (one larger GEMM instead of three)
     if hasattr(transformer, "fuse_qkv_projections"):
@@ -99,15 +121,25 @@ def apply_tuning(pipe: CogVideoXPipeline, config: EngineConfig, device: torch.de
         report.attention_backend, report.attention_ms = pick_attention_backend(
             *attention_shape(transformer), dtype=transformer.dtype, device=device
         )
+        sdpa_ms = {name: ms for name, ms in report.attention_ms.items() if name in ATTENTION_CANDIDATES}
+        report.sdpa_backend = min(sdpa_ms, key=sdpa_ms.__getitem__) if sdpa_ms else "default"
     except Exception as error:  # never worth a failed start: SDPA's own choice is correct, just slower
         logger.warning("attention kernel measurement failed, keeping SDPA's default: %s", error)
+    if report.attention_backend in PROCESSOR_CANDIDATES:
+        fa3_attention.set_processors(transformer, report.attention_backend)
 
-    # 3. Compile each transformer block (not the whole model): one graph serves all 30 blocks, compiles in a
+    # 3. The feed-forward's GELU in its first GEMM's epilogue
+    if FUSE_FEED_FORWARD_GELU:
+        report.fused_gelu = fuse_feed_forward(transformer) > 0
+
+    # 4. Compile each transformer block (not the whole model): one graph serves all 30 blocks, compiles in a
     #    fraction of the whole-model time, and leaves the block boundaries in Python, where diffusers' step-cache
     #    hooks (the `fast` preset) wrap them without ever entering (and recompiling) the graph.
     if wants_compile(config, device):
         report.compile_cache_dir = configure_compile_cache(config.compile_cache_dir)
         compile_blocks(transformer, report)
+        # 5. The VAE decoder: compiled, its 3D convolutions channels-last, cuDNN's autotuner on (vae_decode.py)
+        report.vae_decode = tune_vae_decode(pipe.vae, report)
     return report
 
 
@@ -131,15 +163,7 @@ def pick_attention_backend(
     for name, backend in ATTENTION_CANDIDATES.items():
         try:
             with sdpa_kernel([backend]):
-                out = torch.nn.functional.scaled_dot_product_attention(q, k, v)  # first call: kernel set-up
-                times = []
-                for _ in range(repeats):
-                    start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-                    start.record()
-                    torch.nn.functional.scaled_dot_product_attention(q, k, v)
-                    end.record()
-                    end.synchronize()
-                    times.append(start.elapsed_time(end))
+                out, ms = time_attention(lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v), repeats)
         except RuntimeError as error:  # "No available kernel": this card or shape does not support it
             logger.info("attention candidate %s unavailable: %s", name, str(error).splitlines()[0])
             continue
@@ -149,12 +173,54 @@ def pick_attention_backend(
         if not error <= ATTENTION_MAX_RELATIVE_ERROR:  # NaN fails too
             logger.warning("attention candidate %s disagrees with the others (relative error %.2e): not used", name, error)
             continue
-        timings[name] = round(min(times), 3)  # the best of the repeats: least disturbed by other work on the GPU
+        timings[name] = ms
+    if reference is not None and fa3_attention.available(device):
+        try:
+            q, k, v = (t.transpose(1, 2).contiguous() for t in (q, k, v))  # FA3's (batch, seq, heads, dim)
+            out, ms = time_attention(lambda: fa3_attention.attention_bf16(q, k, v), repeats)
+            error = ((out.transpose(1, 2).float() - reference).norm() / reference.norm()).item()
+            if error <= ATTENTION_MAX_RELATIVE_ERROR:
+                timings["fa3"] = ms
+            else:
+                logger.warning("attention candidate fa3 disagrees with SDPA (relative error %.2e): not used", error)
+        except Exception as error:  # a kernel that cannot run this shape: SDPA stays
+            logger.warning("attention candidate fa3 failed: %s", error)
     if not timings:
         return "default", timings
     best = min(timings, key=timings.__getitem__)
     logger.info("attention kernel %s (median ms per call: %s)", best, timings)
     return best, timings
+
+
+def time_attention(call, repeats: int) -> tuple[torch.Tensor, float]:
+    """`call`'s output and its best time in ms over `repeats` (the least disturbed by other work on the GPU)."""
+    out = call()  # first call: kernel set-up
+    times = []
+    for _ in range(repeats):
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        call()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return out, round(min(times), 3)
+
+
+def configure_allocator(device: torch.device) -> str | None:
+    """Expandable segments for PyTorch's CUDA allocator, unless PYTORCH_CUDA_ALLOC_CONF says otherwise.
+
+    Measured on an H200 over a stream of mixed presets: the same time (65.6 s against 65.8 s) with 2 GiB less
+    reserved at the peak (39.6 against 41.6 GiB): segments grow in place instead of fragmenting between shapes.
+    """
+    if device.type != "cuda" or "PYTORCH_CUDA_ALLOC_CONF" in os.environ:
+        return os.environ.get("PYTORCH_CUDA_ALLOC_CONF")
+    settings = "expandable_segments:True"
+    try:
+        torch.cuda.memory._set_allocator_settings(settings)
+    except Exception as error:  # an allocator that does not know the setting: the default one serves
+        logger.warning("allocator setting %s not applied: %s", settings, error)
+        return None
+    return settings
 
 
 def configure_compile_cache(cache_dir: Path) -> str:
@@ -179,11 +245,16 @@ def compile_blocks(transformer: torch.nn.Module, report: TuningReport) -> None:
 
 
 def fall_back_to_eager(pipe: CogVideoXPipeline, report: TuningReport) -> None:
-    """Undo step 3 (compilation failed, e.g. no C compiler for Triton): the engine still serves, slower."""
+    """Undo compilation (it failed, e.g. no C compiler for Triton): the engine still serves, slower."""
     for block, _eager_forward in report.eager_forwards:
         vars(block).pop("forward", None)  # the class's forward again
     report.eager_forwards.clear()
     report.compiled = False
+    if report.vae_decode != "eager":  # eager convolutions are slower channels-last (5.4 s against 2.3 s a decode)
+        for module in pipe.vae.decoder.modules():
+            if isinstance(module, torch.nn.Conv3d):
+                module.to(memory_format=torch.contiguous_format)
+        report.vae_decode = "eager"
     report.notes.append("compile failed: eager")
 
 
