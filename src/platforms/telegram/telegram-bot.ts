@@ -11,7 +11,7 @@ import { type CommandRegistry, commandRegistry } from '../../core/command-regist
 import { UserFacingError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
 import { parseTypedArguments } from '../../core/typed-arguments.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
 import { notACommandText, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
@@ -20,7 +20,7 @@ import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
-export interface RunningTelegramBot extends RunningAdapter {
+export interface RunningTelegramBot extends RunningInbound {
   bot: Telegraf;
 }
 
