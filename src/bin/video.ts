@@ -9,7 +9,8 @@ import type { ChatContext } from '../core/chat-context.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { text } from '../core/texts.ts';
 import { formatStats } from '../core/stats.ts';
-import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
+import { jobResultSchema } from '../queue/job-contract.ts';
+import { jobEventSchema } from '../queue/job-events.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
 import { configureLogs } from '../core/log.ts';
@@ -42,10 +43,10 @@ if (args.help) {
   process.exit(0);
 }
 const config = env();
-configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) as typeof config.LOG_LEVEL });
+configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) });
 const services = createCommandServices(config);
 const out = resolve(args.out ?? `cogcast-${Date.now()}.mp4`);
-const events = new OwnedQueueEvents(config.QUEUE_NAME, config.REDIS_URL);
+const events = new OwnedQueueEvents(config.QUEUE_NAME, config);
 let embedded: RunningWorker | null = null;
 let exitCode = 0;
 
@@ -66,14 +67,14 @@ try {
     embedded = await startVideoWorker(config);
   }
   const jobId = await queueVideo(ctx, { prompt: args.prompt, preset: args.preset, seed: args.seed, negativePrompt: args.negative }, services);
-  const display = terminalProgress();
-  events.on('progress', ({ jobId: id, data }) => {
-    if (id !== jobId) return;
-    const p = jobProgressSchema.safeParse(data);
-    if (p.success) display.update(p.data);
-  });
   const job = await services.queue.queue.getJob(jobId);
   if (!job) throw new Error(`job ${jobId} vanished from the queue`);
+  // The terminal is the CLI's status message: a cli-progress bar on a terminal, one line per event elsewhere.
+  const display = terminalProgress(job.data);
+  events.on('progress', ({ jobId: id, data }) => {
+    const event = jobEventSchema.safeParse(data);
+    if (id === jobId && event.success) display.update(event.data);
+  });
   const result = jobResultSchema.parse(await job.waitUntilFinished(events).finally(() => display.stop()));
   process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
 } catch (err) {

@@ -33,8 +33,9 @@ export function userKey(ctx: ChatContext): string {
   return `${ctx.user.platform}:${ctx.user.id}`;
 }
 
-// ioredis may still read 'ready' for a moment after Redis died (the socket's close is handled a tick later).
-const CONNECTION_ERROR = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT/;
+// ioredis may still read 'ready' for a moment after Redis died (the socket's close is handled a tick later), and
+// for as long as a link that went silent lasts: then only the command timeout says so.
+const CONNECTION_ERROR = /Stream isn't writeable|Connection is closed|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|Command timed out/;
 
 function redisUnavailable(redis: Pick<Redis, 'status'>, err: unknown): boolean {
   if (redis.status !== 'ready') return true;

@@ -58,6 +58,8 @@ export const MESSAGE_TEXTS = {
   'status.failed': 'This video could not be made.',
   'status.cancelled': 'Cancelled.',
   'delivery.video_ready': 'your video is ready',
+  // A clip posted again after an attempt died while posting it, where the platform cannot be read back.
+  'delivery.sent_again': 'Sent again: an earlier try may already have posted this video.',
   'delivery.video_ready_reencoded': 'your video is ready (re-encoded to fit the upload limit)',
   'delivery.sent_as_file': 'Sent as a file: Telegram did not accept it as a playable video.',
   'delivery.reencoded_to_fit': "Re-encoded from {from} to {to} to fit {platform}'s {limit} upload limit.",

@@ -1,7 +1,8 @@
 // What this worker is doing and has done, followed from its BullMQ Worker's events: for heartbeats and log lines.
 import type { Job, Worker } from 'bullmq';
 import type { JobOutcome } from '../../src/ops/metrics.ts';
-import { jobProgressSchema, jobRequestSchema } from '../../src/queue/job-contract.ts';
+import { jobRequestSchema } from '../../src/queue/job-contract.ts';
+import { jobEventSchema } from '../../src/queue/job-events.ts';
 import { median } from '../../src/queue/job-durations.ts';
 
 /** Recent jobs the median job time is taken over. */
@@ -57,11 +58,12 @@ export class WorkerActivity {
   }
 
   private progressed(jobId: string, progress: unknown): void {
-    const parsed = jobProgressSchema.safeParse(progress);
+    const parsed = jobEventSchema.safeParse(progress);
     if (!this.current || this.current.id !== jobId || !parsed.success) return;
-    this.current.stage = parsed.data.stage;
-    this.current.step = parsed.data.step ?? null;
-    this.current.steps = parsed.data.steps ?? null;
+    const event = parsed.data;
+    this.current.stage = event.stage;
+    this.current.step = event.stage === 'generating' ? event.step : null;
+    this.current.steps = event.stage === 'generating' ? event.steps : null;
   }
 
   private finished(job: Job, err: Error | null): void {
@@ -76,6 +78,15 @@ export class WorkerActivity {
     if (outcome === 'cancelled') return; // a person's choice, not the worker's health
     if (outcome === 'failed') this.jobsFailed += 1;
     this.lastError = { message: err.message, at: Date.now(), jobId: job.id ?? null };
+  }
+
+  /**
+   * The attempt was given up because another worker owns the job now (its lock was lost): BullMQ emits neither
+   * `completed` nor `failed` for it, so without this the worker would report that job as its own for ever.
+   */
+  discarded(jobId: string, reason: string): void {
+    if (this.current?.id === jobId) this.current = null;
+    this.lastError = { message: reason, at: Date.now(), jobId };
   }
 
   medianJobS(): number | null {

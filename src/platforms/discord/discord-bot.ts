@@ -4,10 +4,10 @@ import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { Env } from '../../../config/env.ts';
 import type { CommandServices } from '../../core/command.ts';
 import { logger } from '../../core/log.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import type { RunningInbound } from '../platform.ts';
 import { handleInteraction } from './interaction-handler.ts';
 
-export interface RunningDiscordBot extends RunningAdapter {
+export interface RunningDiscordBot extends RunningInbound {
   client: Client<true>;
 }
 

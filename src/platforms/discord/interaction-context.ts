@@ -1,4 +1,5 @@
-// A ChatContext over one acknowledged Discord interaction: answers edit the deferred reply; the worker gets the webhook.
+// A ChatContext over one acknowledged Discord interaction: answers edit the deferred reply (until it becomes a
+// job's status message); the outbound side gets the webhook.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
 import { buttonRows } from './buttons.ts';
@@ -33,6 +34,9 @@ export class InteractionChatContext implements ChatContext {
     const text = reply.text.length > DISCORD_MAX_CONTENT ? `${reply.text.slice(0, DISCORD_MAX_CONTENT - 1)}…` : reply.text;
     // User text (prompts) may hold @everyone: never let an answer ping anyone.
     const message = { content: text, components: buttonRows(reply.buttons ?? []), allowedMentions: { parse: [] } };
+    // Accepted: the deferred reply is now the job's status message, written by the outbound side only (the
+    // queued event already showed this answer on it).
+    if (this.ack === 'public' && reply.kind === 'accepted') return;
     if (this.ack === 'private' || (this.ack === 'public' && !reply.private)) {
       await this.interaction.editReply(message);
       return;

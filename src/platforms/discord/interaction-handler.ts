@@ -3,7 +3,7 @@ import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction,
 import type { Logger } from 'pino';
 import { checkVideoInput, commands, type VideoInput } from '../../../commands/index.ts';
 import { type CommandServices, dispatch } from '../../core/command.ts';
-import { UserFacingError, renderUserMessage } from '../../core/errors.ts';
+import { UserFacingError } from '../../core/errors.ts';
 import { parseButtonCustomId } from './buttons.ts';
 import { isDiscordAdmin } from './discord-admins.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
@@ -58,9 +58,8 @@ async function onGpuStatus(interaction: ChatInputCommandInteraction, services: C
 async function onCancel(interaction: ButtonInteraction, jobId: string, services: CommandServices): Promise<void> {
   await interaction.deferUpdate();
   const ctx = contextFor(interaction, 'update', services);
+  // The status message says cancelled through the job's cancelled event (its one writer), not from here.
   await dispatch(commands.cancel, ctx, { jobId }, services);
-  // A waiting job is simply removed and no worker will ever touch its message: say so on it here.
-  if (ctx.replies[0]?.kind === 'info') await interaction.editReply({ content: `✖️ ${renderUserMessage('cancelled')}`, components: [] });
 }
 
 async function onReroll(interaction: ButtonInteraction, jobId: string, services: CommandServices): Promise<void> {

@@ -1,5 +1,4 @@
 // The Telegram bot (telegraf): routes /gen, /cancel, /gpu status, /start, /help and inline buttons to commands/.
-import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { type Context, Telegraf } from 'telegraf';
 import type { Env } from '../../../config/env.ts';
@@ -8,14 +7,14 @@ import type { ChatUser } from '../../core/chat-context.ts';
 import { type Command, type CommandServices, dispatch } from '../../core/command.ts';
 import { logger } from '../../core/log.ts';
 import { parseJobRequest } from '../../queue/job-contract.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
 import { parseGenArguments } from './gen-arguments.ts';
 import { BOT_COMMANDS, NOT_A_COMMAND, helpText } from './help-text.ts';
-import { cancelledText } from './status-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
 import { TelegramChatContext, type TelegramTarget } from './telegram-chat-context.ts';
 import { PARSE_MODE, parseCallbackData } from './telegram-markup.ts';
+import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
@@ -26,7 +25,7 @@ const gen: Command<{ payload: string }> = {
   execute: (ctx, { payload }, services) => commands.video.execute(ctx, parseGenArguments(payload), services),
 };
 
-export interface RunningTelegramBot extends RunningAdapter {
+export interface RunningTelegramBot extends RunningInbound {
   bot: Telegraf;
 }
 
@@ -52,17 +51,9 @@ export function createTelegramBot(config: Env, services: CommandServices, log: L
     await dispatch(gen, commandContext(ctx), { payload: ctx.payload }, services);
   });
 
+  // Status messages follow the jobs' cancelled events (published by the cancel itself), never this handler.
   bot.command('cancel', async (ctx) => {
-    const chat = commandContext(ctx);
-    // Jobs removed from the queue never reach a worker, so their status messages are tidied up here.
-    const before = await pendingTargets(services, `telegram:${ctx.from.id}`);
-    await dispatch(commands.cancel, chat, {}, services);
-    for (const { jobId, target } of before) {
-      if (await services.queue.queue.getJob(jobId)) continue; // still running: its worker reports the cancel
-      await ctx.telegram
-        .editMessageText(target.chatId, target.statusMessageId, undefined, cancelledText(), { parse_mode: PARSE_MODE })
-        .catch((err: Error) => log.debug({ jobId, err: err.message }, 'could not mark the status message cancelled'));
-    }
+    await dispatch(commands.cancel, commandContext(ctx), {}, services);
   });
 
   // `/gpu status` (and plain /gpu): refused to non-admins by dispatch with a message that reveals nothing.
@@ -99,23 +90,6 @@ export function createTelegramBot(config: Env, services: CommandServices, log: L
   return bot;
 }
 
-async function pendingTargets(services: CommandServices, owner: string): Promise<{ jobId: string; target: TelegramTarget }[]> {
-  const found: { jobId: string; target: TelegramTarget }[] = [];
-  for (const jobId of await services.quota.pendingJobs(owner)) {
-    const job = await services.queue.queue.getJob(jobId);
-    if (!job) continue;
-    try {
-      const target = parseJobRequest(job.data).delivery.target as Partial<TelegramTarget>;
-      if (typeof target.chatId === 'number' && typeof target.statusMessageId === 'number') {
-        found.push({ jobId, target: { chatId: target.chatId, statusMessageId: target.statusMessageId } });
-      }
-    } catch {
-      // A job from another platform or an older payload: nothing of ours to tidy.
-    }
-  }
-  return found;
-}
-
 /** Starts the bot: long polling, or a webhook server when TELEGRAM_WEBHOOK_URL is set. */
 export async function startTelegramBot(config: Env, services: CommandServices): Promise<RunningTelegramBot> {
   const log = logger('telegram');
@@ -124,13 +98,9 @@ export async function startTelegramBot(config: Env, services: CommandServices): 
   await bot.telegram.setMyCommands(BOT_COMMANDS).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
 
   if (config.TELEGRAM_WEBHOOK_URL) {
-    const url = new URL(config.TELEGRAM_WEBHOOK_URL);
-    const secretToken = config.TELEGRAM_WEBHOOK_SECRET || createHash('sha256').update(`cogcast:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
-    await bot.launch({
-      allowedUpdates: [...ALLOWED_UPDATES],
-      webhook: { domain: url.host, path: url.pathname, port: config.TELEGRAM_WEBHOOK_PORT, secretToken },
-    });
-    log.info({ bot: bot.botInfo.username, url: url.origin + url.pathname, port: config.TELEGRAM_WEBHOOK_PORT }, 'telegram bot receiving updates by webhook');
+    const webhook = webhookOptions(config);
+    await bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], webhook });
+    log.info({ bot: bot.botInfo.username, url: `https://${webhook.domain}${webhook.path}`, host: webhook.host, port: webhook.port }, 'telegram bot receiving updates by webhook');
     return { platform: 'telegram', bot, stop: async () => stopBot(bot) };
   }
 

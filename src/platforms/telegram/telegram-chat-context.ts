@@ -1,4 +1,5 @@
-// ChatContext for Telegram: answers a command with one status message (sent, then edited) or a button press.
+// ChatContext for Telegram: answers a command with one message (a job's status message, once it is queued, is
+// written by the outbound side only), or a button press with a toast.
 import type { Telegram } from 'telegraf';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
 import { text } from '../../core/texts.ts';
@@ -47,27 +48,19 @@ export class TelegramChatContext implements ChatContext {
   }
 
   async reply(reply: Reply): Promise<void> {
-    // The same hourglass the worker's queued state shows, so the status reads as one story.
-    const text = htmlText(reply.kind === 'accepted' ? `⏳ ${reply.text}` : reply.text);
-    const keyboard = inlineKeyboard(reply.buttons);
-    // A refused button press is shown to the presser only, never written over someone's status message.
-    if (this.press && reply.kind === 'error' && this.statusMessageId === undefined) {
-      await this.answer(reply.text, true);
+    // A button press is answered with a toast (an alert for a refusal); the pressed message is never written
+    // here: a status message's only writer is the outbound side, driven by the job's events.
+    if (this.press && this.statusMessageId === undefined) {
+      await this.answer(reply.text, reply.kind === 'error');
       return;
     }
-    if (this.statusMessageId !== undefined) {
-      await this.edit(this.statusMessageId, text, keyboard);
-    } else if (this.press) {
-      // Cancel pressed on a status message: that message becomes the answer.
-      try {
-        await this.edit(this.press.messageId, text, keyboard);
-      } catch {
-        // The button sat on a video (no text to edit): a toast says it instead.
-      }
-    } else {
-      this.statusMessageId = (await this.send(text, keyboard)).message_id;
-    }
     if (this.press) await this.answer(reply.text, false);
+    // Accepted: the status message shows the queued event (with its Cancel button) from the job's writer.
+    if (reply.kind === 'accepted' && this.statusMessageId !== undefined) return;
+    const text = htmlText(reply.text);
+    const keyboard = inlineKeyboard(reply.buttons);
+    if (this.statusMessageId !== undefined) await this.edit(this.statusMessageId, text, keyboard);
+    else this.statusMessageId = (await this.send(text, keyboard)).message_id;
   }
 
   async deliveryTarget(): Promise<DeliveryTarget> {
