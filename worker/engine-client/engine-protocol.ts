@@ -64,11 +64,15 @@ export const progressStage = z.enum(['denoising', 'decoding']);
 /** What tuning applied at start-up (tuning.py's TuningReport.summary()). */
 const tuningSchema = z.strictObject({
   fused_qkv: z.boolean(),
+  /** GELU fused into the feed-forward GEMM's epilogue (fused_ff.py). */
+  fused_gelu: z.boolean(),
   compiled: z.boolean(),
   /** The attention kernel chosen by measuring on this GPU (cudnn, flash, efficient) or `default`. */
   attention: z.string(),
   /** Candidate kernel -> median milliseconds on the model's shape. */
   attention_ms: z.record(z.string(), z.number().nonnegative()),
+  /** How the VAE decodes (vae_decode.py): `eager`, or its compiled channels-last variant. */
+  vae_decode: z.string(),
   notes: z.array(z.string()),
 });
 
@@ -150,12 +154,12 @@ export const engineMessage = z.discriminatedUnion('type', [
 ]);
 
 export type EngineMessage = z.infer<typeof engineMessage>;
+export type EngineStatus = z.infer<typeof messageSchemas.status>;
 export type EngineReady = z.infer<typeof messageSchemas.ready>;
 export type EngineProgress = z.infer<typeof messageSchemas.progress>;
 export type EngineResult = z.infer<typeof messageSchemas.result>;
 export type EngineMemory = z.infer<typeof messageSchemas.memory>;
 export type EngineStats = z.infer<typeof messageSchemas.stats>;
-export type EngineStatus = z.infer<typeof messageSchemas.status>;
 export type EngineTuning = z.infer<typeof tuningSchema>;
 export type EngineErrorKind = z.infer<typeof errorKind>;
 export type ProgressStage = z.infer<typeof progressStage>;
