@@ -44,6 +44,12 @@ describe('start-up summary', () => {
     assert.equal(invite.searchParams.get('permissions'), '117760');
   });
 
+  test('the web page: its URL and how to get in, or why it is off', () => {
+    assert.equal(chatPlatformLine({ platform: 'web', url: 'http://127.0.0.1:8080/', access: '' }).detail, 'http://127.0.0.1:8080/');
+    assert.equal(chatPlatformLine({ platform: 'web', url: 'http://0.0.0.0:8080/', access: ' (open it once as ?token=<WEB_TOKEN>)' }).detail, 'http://0.0.0.0:8080/ (open it once as ?token=<WEB_TOKEN>)');
+    assert.equal(chatPlatformLine({ platform: 'web', url: null, offReason: 'cannot listen on 127.0.0.1:8080 (port in use); set WEB_PORT' }).detail, 'off: cannot listen on 127.0.0.1:8080 (port in use); set WEB_PORT');
+  });
+
   test('the engine line follows the engine: loading, warming preset x of y, ready in N s', () => {
     const lines: string[] = [];
     const out = new Writable({ write: (chunk, _enc, done) => void (lines.push(String(chunk).trimEnd()), done()) });

@@ -8,6 +8,8 @@ export interface RunningWebInbound extends RunningInbound {
   /** The page's address, or null when it could not listen (then `offReason` says why). */
   url: string | null;
   offReason?: string;
+  /** How to get in, for the start-up summary (token or login), or ''. */
+  access?: string;
 }
 
 export const webPlatform: ChatPlatform = {
@@ -19,7 +21,8 @@ export const webPlatform: ChatPlatform = {
     const { startWebPlatform } = await import('./web-server.ts');
     try {
       const web = await startWebPlatform({ config, services, log });
-      return { platform: 'web', url: web.url, stop: () => web.stop() };
+      const access = config.WEB_TOKEN ? ' (open it once as ?token=<WEB_TOKEN>)' : config.WEB_USER ? ' (login: WEB_USER / WEB_PASSWORD)' : '';
+      return { platform: 'web', url: web.url, access, stop: () => web.stop() };
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'EADDRINUSE' && code !== 'EACCES') throw err;
