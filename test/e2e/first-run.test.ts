@@ -193,6 +193,10 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     await a.page.fill('#seed', '42');
     await submit(a.page, 'a paper boat on a river');
     await expectMessage(a.page, /^Queued: #2 in line/);
+    // Each browser is a user, so chat's quota holds: a third clip waits for one of the two (QUOTA_MAX_PENDING_PER_USER=2).
+    await submit(a.page, 'a third one');
+    await expectMessage(a.page, text('quota_pending', { count: 2, max: 2 }));
+    assert.equal(await a.page.locator('li.clip').count(), 2);
     await submit(b.page, 'a lighthouse at night');
     await expectMessage(b.page, /^Queued: #3 in line/);
     const [secondId, firstId] = await a.page.locator('li.clip').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.jobId!));
