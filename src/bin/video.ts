@@ -27,7 +27,7 @@ const CLI_FLAGS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const config = env();
-configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) as typeof config.LOG_LEVEL });
+configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) });
 const registry = await commandRegistry(config.COMMANDS_DIR);
 const argv = process.argv.slice(2);
 const word = argv[0] !== undefined && !argv[0].startsWith('-') ? argv.shift()! : DEFAULT_COMMAND;

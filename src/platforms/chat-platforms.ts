@@ -2,5 +2,6 @@
 import type { ChatPlatform } from './platform.ts';
 import { discordPlatform } from './discord/discord-platform.ts';
 import { telegramPlatform } from './telegram/telegram-platform.ts';
+import { webPlatform } from './web/web-platform.ts';
 
-export const CHAT_PLATFORMS: readonly ChatPlatform[] = [discordPlatform, telegramPlatform];
+export const CHAT_PLATFORMS: readonly ChatPlatform[] = [discordPlatform, telegramPlatform, webPlatform];

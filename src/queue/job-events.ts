@@ -43,7 +43,7 @@ export const jobStatusSchema = z.object({
   seed: z.number().int().nonnegative(),
   /** The requester's platform-local id: a status posted anew (a channel message) mentions them. */
   userId: z.string(),
-  delivery: z.object({ platform: z.enum(['discord', 'telegram', 'cli']), target: z.record(z.string(), z.unknown()) }),
+  delivery: z.object({ platform: z.enum(['discord', 'telegram', 'cli', 'web']), target: z.record(z.string(), z.unknown()) }),
   event: jobEventSchema,
   at: z.number().int().positive(),
 });
