@@ -61,6 +61,7 @@ export const ENV_REGISTRY = {
   REDIS_LOCAL_PORT: v(z.coerce.number().int().min(1).max(65535), '6379', 'Port of the default Redis address, redis://127.0.0.1:<port>, used when REDIS_URL is unset, and of the local redis-server `npm start` runs there (AOF, noeviction, data in var/redis)'),
   QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
   PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file (the demo model, which only makes tiny clips, uses config/presets.demo.json unless this is set)'),
+  COMMANDS_DIR: v(z.string().min(1), 'commands', 'Comma-separated folders whose files are the user-facing commands (each file one command, routed on every platform)'),
   LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),

@@ -15,6 +15,7 @@ import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
+import { WebDelivery } from '../src/platforms/web/web-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
 import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
@@ -82,7 +83,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     log: log.child({ component: 'engine' }),
   });
   options.onEngine?.(engine);
-  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR));
+  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR)).register(new WebDelivery());
   for (const d of options.deliveries ?? []) router.register(d);
 
   // Beating from here on, so that /gpu status shows the engine warming up.
