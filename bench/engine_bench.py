@@ -345,6 +345,7 @@ def cached_preset_runs(loaded, standard, candidates: list[StepCache], reference_
 # ---------------------------------------------------------------- the run
 
 
+@torch.no_grad()  # as the engine's generate: a compiled graph traced with grad on would keep every activation
 def main_run(args) -> int:
     results = Results(Path(args.out))
     deadline = Deadline(args.deadline_s)
@@ -573,6 +574,7 @@ def bf16_variant(loaded, inputs: dict, y_stock: torch.Tensor, y_ref: torch.Tenso
     return out
 
 
+@torch.no_grad()
 def restart_run(args) -> int:
     """Child process: a fresh resident engine on the parent's compile cache: the warm-up a restarted worker sees."""
     results = Results(Path(args.out))

@@ -9,7 +9,7 @@ import { z } from 'zod';
 export const PRESET_RULES = {
   frames: 'must be 4k+1 (e.g. 9, 49)',
   tradesFidelity: 'a preset with a step cache must say tradesFidelity: true',
-  fp8TradesFidelity: 'an fp8 preset must say tradesFidelity: true',
+  fp8: 'an fp8 preset must say tradesFidelity: true',
   presets: 'must be a non-empty object of name -> preset',
   name: 'preset names are lowercase words',
 } as const;
@@ -25,6 +25,9 @@ const cacheSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('first_block'), threshold: z.number().gt(0).lt(1) }),
   z.strictObject({ kind: z.literal('taylorseer'), interval: z.int().min(2) }),
 ]);
+
+/** JSON Schema for the refines below: `tradesFidelity: true` required. */
+const mustTradeFidelity = (errorMessage: string) => ({ required: ['tradesFidelity'], properties: { tradesFidelity: { const: true, errorMessage } } });
 
 const side = z.int().min(1).multipleOf(SIDE_MULTIPLE);
 
@@ -48,17 +51,11 @@ export const presetSchema = z
     precision: z.enum(['full', 'fp8']).optional(),
   })
   .refine((p) => !p.cache || p.tradesFidelity === true, { message: PRESET_RULES.tradesFidelity, path: ['tradesFidelity'] })
-  .refine((p) => p.precision !== 'fp8' || p.tradesFidelity === true, { message: PRESET_RULES.fp8TradesFidelity, path: ['tradesFidelity'] })
+  .refine((p) => p.precision !== 'fp8' || p.tradesFidelity === true, { message: PRESET_RULES.fp8, path: ['tradesFidelity'] })
   .meta({
     allOf: [
-      {
-        if: { required: ['cache'] },
-        then: { required: ['tradesFidelity'], properties: { tradesFidelity: { const: true, errorMessage: PRESET_RULES.tradesFidelity } } },
-      },
-      {
-        if: { required: ['precision'], properties: { precision: { const: 'fp8' } } },
-        then: { required: ['tradesFidelity'], properties: { tradesFidelity: { const: true, errorMessage: PRESET_RULES.fp8TradesFidelity } } },
-      },
+      { if: { required: ['cache'] }, then: mustTradeFidelity(PRESET_RULES.tradesFidelity) },
+      { if: { required: ['precision'], properties: { precision: { const: 'fp8' } } }, then: mustTradeFidelity(PRESET_RULES.fp8) },
     ],
   });
 

@@ -15,9 +15,10 @@ import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
+import { WebDelivery } from '../src/platforms/web/web-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
+import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
-import { engineSettings } from './engine-client/engine-settings.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
@@ -62,7 +63,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const log = withJobFields(logger('worker', { workerId: id }), () => activity.logFields());
   const model =
     options.model ??
-    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log }));
+    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
   const redis = workerConnection(config);
@@ -74,7 +75,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
     // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
-    settings: engineSettings({ ...config, ENGINE_MODEL: model.model }, presets),
+    settings: engineSettings(config, presets, model.model),
     // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
     env: { ...process.env, ...options.engineEnv, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
@@ -82,7 +83,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     log: log.child({ component: 'engine' }),
   });
   options.onEngine?.(engine);
-  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR));
+  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR)).register(new WebDelivery());
   for (const d of options.deliveries ?? []) router.register(d);
 
   // Beating from here on, so that /gpu status shows the engine warming up.

@@ -14,6 +14,8 @@ import { typedValue } from '../core/typed-arguments.ts';
 import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
+import { configureLogs } from '../core/log.ts';
+import { cliLogLevel, terminalProgress } from './terminal-progress.ts';
 
 const DEFAULT_COMMAND = 'video';
 // The terminal's own flags, beside each command's options.
@@ -24,6 +26,7 @@ const CLI_FLAGS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const config = env();
+configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) as typeof config.LOG_LEVEL });
 const registry = await commandRegistry(config.COMMANDS_DIR);
 const argv = process.argv.slice(2);
 const word = argv[0] !== undefined && !argv[0].startsWith('-') ? argv.shift()! : DEFAULT_COMMAND;
@@ -99,12 +102,11 @@ try {
   if (replies.some((r) => r.kind === 'error')) exitCode = 1;
   const jobId = replies.find((r) => r.kind === 'accepted')?.jobId;
   if (jobId) {
+    const display = terminalProgress();
     events.on('progress', ({ jobId: id, data }) => {
       if (id !== jobId) return;
       const p = jobProgressSchema.safeParse(data);
-      if (!p.success) return;
-      const bar = p.data.steps ? ` ${p.data.step ?? 0}/${p.data.steps}` : '';
-      process.stderr.write(`  ${p.data.stage}${bar}\n`);
+      if (p.success) display.update(p.data);
     });
     if (!args.values['no-worker'] && (await services.queue.queue.getWorkersCount()) === 0) {
       process.stderr.write(`${text('cli.starting_worker')}\n`);
@@ -112,7 +114,7 @@ try {
     }
     const job = await services.queue.queue.getJob(jobId);
     if (!job) throw new Error(`job ${jobId} vanished from the queue`);
-    const result = jobResultSchema.parse(await job.waitUntilFinished(events));
+    const result = jobResultSchema.parse(await job.waitUntilFinished(events).finally(() => display.stop()));
     process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
   }
 } catch (err) {

@@ -1,6 +1,6 @@
 // The platform-neutral view of one chat command: who asked, how to answer, where results go.
 
-export type Platform = 'discord' | 'telegram' | 'cli';
+export type Platform = 'discord' | 'telegram' | 'cli' | 'web';
 
 export interface ChatUser {
   /** Platform-local id; `${platform}:${id}` is unique across platforms. */

@@ -8,23 +8,26 @@ import type { Job } from 'bullmq';
 import { text } from '../../src/core/texts.ts';
 
 const RESENT_NOTE = text('delivery.sent_again');
-import { type ChatWorkerHarness as Harness, ChatWorkerHarness, type WorkerProcess, assertNothingLeftIn, isDiscordUpload, isTelegramUpload } from '../helpers/chat-worker-harness.ts';
+import { type ChatWorkerHarness as Harness, ChatWorkerHarness, assertNothingLeftIn, isDiscordUpload, isTelegramUpload } from '../helpers/chat-worker-harness.ts';
+
+// Liveness only: a stuck hold fails the test instead of hanging the suite (worker start-up is slow on a loaded host).
+const LIMIT = { timeout: 300_000 };
 
 describe('a worker killed at any point of a job', () => {
   let h: Harness;
-  /** The worker that will be killed next; its successor, spawned after the kill, is the next test's victim. */
-  let current: WorkerProcess;
 
   before(async () => {
     h = await ChatWorkerHarness.start({ QUOTA_MAX_PENDING_PER_USER: '10' });
-    current = h.spawnWorker();
+    // One worker for the first test (a job must wait behind a busy worker); two from then on, so a successor is
+    // warm when the job's worker is killed.
+    h.spawnWorker();
   });
   after(() => h?.close());
 
-  /** Kills the current worker, then starts the one that must finish its jobs. */
-  async function crash(): Promise<void> {
-    await h.kill(current);
-    current = h.spawnWorker();
+  /** SIGKILLs the worker process running `job` and starts a new one; another live worker takes the job over. */
+  async function crash(job: Job): Promise<void> {
+    await h.kill(await h.holderOf(job));
+    h.spawnWorker();
   }
 
   async function assertCompletedWithoutFailures(job: Job): Promise<void> {
@@ -34,13 +37,15 @@ describe('a worker killed at any point of a job', () => {
     assert.equal(await h.queue.queue.getFailedCount(), 0, 'no job failed');
   }
 
-  test('while queued: the waiting job is not lost and is posted once when a worker is back', async () => {
+  test('while queued: the waiting job is not lost and is posted once when a worker is back', LIMIT, async () => {
     h.holds.hold('generate');
     const running = await h.discordVideo('a lighthouse in a storm', 'tiny-slow');
     await h.holds.reached('generate');
     const queued = await h.telegramVideo('a paper boat on a pond');
     assert.equal(await queued.job.getState(), 'waiting');
-    await crash();
+    await crash(running.job);
+    // The successor's spare, starting beside it, is warm for the next test.
+    h.spawnWorker();
     h.holds.release('generate');
     await assertCompletedWithoutFailures(running.job);
     await assertCompletedWithoutFailures(queued.job);
@@ -51,11 +56,11 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('while generating: another worker generates it again and posts it once', async () => {
+  test('while generating: another worker generates it again and posts it once', LIMIT, async () => {
     h.holds.hold('generate');
     const video = await h.discordVideo('a fox crossing a frozen river', 'tiny-slow');
     await h.holds.reached('generate');
-    await crash();
+    await crash(video.job);
     h.holds.release('generate');
     await assertCompletedWithoutFailures(video.job);
     assert.equal(h.discordUploads(video.job), 1, 'exactly one upload reached Discord');
@@ -64,11 +69,11 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('while encoding: the half-made job is redone by another worker and posted once', async () => {
+  test('while encoding: the half-made job is redone by another worker and posted once', LIMIT, async () => {
     h.holds.hold('encode');
     const video = await h.telegramVideo('a hot air balloon over hills');
     await h.holds.reached('encode');
-    await crash();
+    await crash(video.job);
     h.holds.release('encode');
     await assertCompletedWithoutFailures(video.job);
     const videos = h.telegramVideos(video);
@@ -77,12 +82,11 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('Discord, while uploading: the upload never arrived, so the next worker posts the stored clip, once', async () => {
+  test('Discord, while uploading: the upload never arrived, so the next worker posts the stored clip, once', LIMIT, async () => {
+    const upload = h.discordProxy.hold(isDiscordUpload, 'before-server');
     const video = await h.discordVideo('a kite in the wind');
-    // The token is known only once the job exists; the upload comes after generating and encoding.
-    const upload = h.discordProxy.hold(isDiscordUpload(video.token), 'before-server');
     await upload.reached;
-    await crash();
+    await crash(video.job);
     upload.drop();
     await assertCompletedWithoutFailures(video.job);
     assert.equal(h.discordUploads(video.job), 1, 'exactly one upload reached Discord');
@@ -92,12 +96,12 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('Discord, after Discord took the upload but before the worker recorded it: read back, not posted again', async () => {
+  test('Discord, after Discord took the upload but before the worker recorded it: read back, not posted again', LIMIT, async () => {
+    const upload = h.discordProxy.hold(isDiscordUpload, 'after-server');
     const video = await h.discordVideo('a lantern on a lake');
-    const upload = h.discordProxy.hold(isDiscordUpload(video.token), 'after-server');
     await upload.reached;
     assert.equal(h.discordUploads(video.job), 1, 'Discord has the clip');
-    await crash();
+    await crash(video.job);
     upload.drop();
     await assertCompletedWithoutFailures(video.job);
     assert.equal(h.discordUploads(video.job), 1, 'the retry found the clip and did not upload it again');
@@ -108,11 +112,11 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('Telegram, while uploading: posted by the next worker, marked as a possible re-send', async () => {
+  test('Telegram, while uploading: posted by the next worker, marked as a possible re-send', LIMIT, async () => {
     const upload = h.telegramProxy.hold(isTelegramUpload, 'before-server');
     const video = await h.telegramVideo('a snail on a leaf');
     await upload.reached;
-    await crash();
+    await crash(video.job);
     upload.drop();
     await assertCompletedWithoutFailures(video.job);
     const videos = h.telegramVideos(video);
@@ -121,12 +125,12 @@ describe('a worker killed at any point of a job', () => {
     assertNothingLeftIn(h.config.WORK_DIR);
   });
 
-  test('Telegram, after Telegram took the upload but before the worker recorded it: sent again, marked', async () => {
+  test('Telegram, after Telegram took the upload but before the worker recorded it: sent again, marked', LIMIT, async () => {
     const upload = h.telegramProxy.hold(isTelegramUpload, 'after-server');
     const video = await h.telegramVideo('a whale under the ice');
     await upload.reached;
     assert.equal(h.telegramVideos(video).length, 1, 'Telegram has the clip');
-    await crash();
+    await crash(video.job);
     upload.drop();
     await assertCompletedWithoutFailures(video.job);
     const videos = h.telegramVideos(video);

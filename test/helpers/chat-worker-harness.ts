@@ -102,6 +102,14 @@ export class ChatWorkerHarness {
     await worker.exited;
   }
 
+  /** The live worker process running `job` now (BullMQ's processedBy is the worker's WORKER_ID). */
+  async holderOf(job: Job): Promise<WorkerProcess> {
+    const fresh = await this.queue.queue.getJob(job.id!);
+    const holder = this.workers.find((w) => w.id === fresh?.processedBy && w.child.exitCode === null && w.child.signalCode === null);
+    assert.ok(holder, `job ${job.id} is run by a live worker process (processedBy ${fresh?.processedBy})`);
+    return holder;
+  }
+
   /** Alice runs /video on Discord; resolves once the job is queued. */
   async discordVideo(prompt: string, preset = 'tiny'): Promise<DiscordVideo> {
     const { id, token } = await this.discord.sendSlashCommand({
@@ -172,9 +180,8 @@ export class ChatWorkerHarness {
   }
 }
 
-/** Is this request the upload of a clip (multipart) to Discord, for the interaction or the channel? */
-export const isDiscordUpload = (token: string) => (req: ProxiedRequest) =>
-  req.contentType.startsWith('multipart/form-data') && (req.path.includes(token) || /\/channels\/\d+\/messages$/.test(req.path));
+/** Is this request the upload of a clip to Discord (only uploads are multipart), to an interaction or a channel? */
+export const isDiscordUpload = (req: ProxiedRequest) => req.contentType.startsWith('multipart/form-data') && /\/(webhooks|channels)\//.test(req.path);
 
 /** Is this request a Telegram sendVideo (or sendDocument) call? */
 export const isTelegramUpload = (req: ProxiedRequest) => /\/(sendVideo|sendDocument)$/.test(req.path);

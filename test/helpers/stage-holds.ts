@@ -71,7 +71,10 @@ export function stageHolds(dir: string): StageHolds {
       '#!/bin/sh',
       `fifo="${dir}/engine-$$.out"`,
       'rm -f "$fifo" && mkfifo "$fifo" || exit 1',
-      `"${python}" "$@" <&0 >"$fifo" &`,
+      // An asynchronous command's stdin is /dev/null unless given another: hand it the worker's pipe kept on fd 3.
+      'exec 3<&0',
+      `"${python}" "$@" <&3 3<&- >"$fifo" &`,
+      'exec 3<&-',
       `exec "${python}" -u "${gate}" "${dir}" "$!" <"$fifo"`,
       '',
     ].join('\n'),
@@ -103,7 +106,7 @@ export function stageHolds(dir: string): StageHolds {
       rmSync(file(stage, 'reached'), { force: true });
       writeFileSync(file(stage, 'hold'), '');
     },
-    async reached(stage, timeoutMs = 60_000) {
+    async reached(stage, timeoutMs = 180_000) {
       const deadline = Date.now() + timeoutMs;
       while (!existsSync(file(stage, 'reached'))) {
         if (Date.now() > deadline) throw new Error(`no job reached the held ${stage} stage within ${timeoutMs} ms`);

@@ -30,6 +30,10 @@ const PRESET_CASES: [string, unknown][] = [
   ['no description', { default: 'a', presets: { a: { ...good, description: undefined } } }],
   ['an unknown field', withPreset({ extra: 1 })],
   ['a cache without the fidelity flag', withPreset({ cache: { kind: 'taylorseer', interval: 4 } })],
+  ['fp8 marked as trading fidelity', withPreset({ precision: 'fp8', tradesFidelity: true })],
+  ['fp8 without the fidelity flag', withPreset({ precision: 'fp8' })],
+  ['fp8 with the flag false', withPreset({ precision: 'fp8', tradesFidelity: false })],
+  ['an unknown precision', withPreset({ precision: 'int4' })],
   ['a cache of an unknown kind', withPreset({ tradesFidelity: true, cache: { kind: 'teacache' } })],
   ['a threshold out of range', withPreset({ tradesFidelity: true, cache: { kind: 'first_block', threshold: 1.5 } })],
   ['a default naming no preset', withPreset({}, { default: 'zzz' })],
@@ -62,7 +66,7 @@ function askPython(input: unknown): PythonSide {
 const pathOf = (message: string) => message.split(': ')[0];
 
 describe('engine contract', () => {
-  const settings = engineSettings(parseEnv({ ENGINE_MODEL: '/models/tiny', ENGINE_DEVICE: 'cpu', ENGINE_WARMUP: '0' }), loadPresets(TINY_PRESETS));
+  const settings = engineSettings(parseEnv({ ENGINE_DEVICE: 'cpu', ENGINE_WARMUP: '0' }), loadPresets(TINY_PRESETS), '/models/tiny');
   const python = askPython({ requests: REQUESTS, settings, presets: PRESET_CASES.map(([, document]) => document) });
 
   test('the committed contract.schema.json is what the zod schemas generate (regenerate: write-contract-schema.ts)', () => {

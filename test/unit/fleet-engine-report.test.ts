@@ -55,7 +55,7 @@ describe('/gpu status: the engine report', () => {
   test("the heartbeat carries the engine client's report", () => {
     const report = engineReport({
       report: {
-        tuning: { attention: 'cudnn', compiled: true, fused_qkv: true, attention_ms: {}, notes: [] },
+        tuning: { attention: 'cudnn', compiled: true, fused_qkv: true, fused_gelu: true, attention_ms: {}, vae_decode: 'eager', notes: [] },
         warmupSeconds: {},
         recompiles: 1,
         lastPeakVramBytes: 123,

@@ -120,6 +120,7 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
       this.opts.log.warn({ engine: 'stderr' }, line);
     });
     return new Promise<EngineReady>((resolve, reject) => {
+      let violation: string | null = null;
       const timer = setTimeout(() => {
         this.opts.log.error('engine did not become ready in time; killing it');
         this.killGroup(child);
@@ -127,8 +128,15 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
       }, this.opts.startTimeoutMs);
       createInterface({ input: child.stdout }).on('line', (line) => {
         const parsed = parseEngineLine(line);
+        if (!parsed.ok && parsed.kind === 'stray') {
+          this.opts.log.warn({ line: line.slice(0, 500), problem: parsed.problem }, 'engine wrote a non-protocol line');
+          return;
+        }
         if (!parsed.ok) {
-          this.opts.log.warn({ line: line.slice(0, 500), problem: parsed.problem }, 'engine wrote a line outside the contract');
+          // A worker and an engine of different builds: waiting (for ready, for a result) would only hide it.
+          violation = parsed.problem;
+          this.opts.log.error({ problem: parsed.problem }, 'engine broke the contract (worker and engine of different builds?): stopping it');
+          this.killGroup(child);
           return;
         }
         const msg = parsed.message;
@@ -146,7 +154,9 @@ export class EngineClient extends EventEmitter<EngineClientEvents> {
       });
       child.on('exit', (code, signal) => {
         clearTimeout(timer);
-        const why = `engine exited (${signal ?? `code ${code}`})${this.stderrTail.length ? `: ${this.stderrTail.slice(-3).join(' | ')}` : ''}`;
+        const why = violation
+          ? `engine broke the contract (${violation}): worker and engine are of different builds`
+          : `engine exited (${signal ?? `code ${code}`})${this.stderrTail.length ? `: ${this.stderrTail.slice(-3).join(' | ')}` : ''}`;
         if (this.child === child) this.child = null;
         this.ready = null;
         reject(new EngineDeadError(why));

@@ -6,10 +6,10 @@ import { ENGINE_SETTINGS_VAR, type EngineSettings } from './engine-protocol.ts';
 /** Exact names passed on. */
 const EXACT = new Set(['PATH', 'HOME', 'USER', 'LOGNAME', 'SHELL', 'TMPDIR', 'TZ', 'LANG', 'LANGUAGE', 'LD_LIBRARY_PATH', 'XDG_CACHE_HOME']);
 /**
- * Prefixes passed on: locale, the Hugging Face hub, CUDA/NVIDIA, NCCL and gloo (CFG parallelism), torch and Triton
- * (compile caches), Python, and the CPU thread pools (OMP/MKL) an operator may size.
+ * Prefixes passed on: locale, the Hugging Face hub and libraries, CUDA/NVIDIA, NCCL and gloo (CFG parallelism), torch
+ * (PYTORCH_CUDA_ALLOC_CONF, say) and Triton (compile caches), Python, and the CPU thread pools (OMP/MKL).
  */
-const PREFIXES = ['LC_', 'HF_', 'HUGGINGFACE_', 'CUDA_', 'NVIDIA_', 'NCCL_', 'GLOO_', 'TORCH', 'TRITON_', 'PYTHON', 'OMP_', 'MKL_'];
+const PREFIXES = ['LC_', 'HF_', 'HUGGINGFACE_', 'CUDA_', 'NVIDIA_', 'NCCL_', 'GLOO_', 'TORCH', 'PYTORCH_', 'TRITON_', 'PYTHON', 'OMP_', 'MKL_', 'TRANSFORMERS_', 'DIFFUSERS_'];
 
 export function isPassedToEngine(name: string): boolean {
   return EXACT.has(name) || PREFIXES.some((prefix) => name.startsWith(prefix));

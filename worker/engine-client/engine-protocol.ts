@@ -1,6 +1,7 @@
 // The worker <-> engine contract, defined once: every JSON-lines message and the engine's settings document.
-// The engine validates from the JSON Schema exported from these (contract.schema.json, `npm run contract` regenerates
-// it; test/unit/engine-contract.test.ts fails when it is stale or when either side adds or drops a field).
+// The engine validates from the JSON Schema exported from these (contract.schema.json; regenerate it with
+// `node --import tsx worker/engine-client/write-contract-schema.ts`); test/unit/engine-contract.test.ts fails when
+// the file is stale or when either side adds or drops a field.
 import { z } from 'zod';
 import { presetsFileSchema } from '../../config/presets.ts';
 
@@ -64,11 +65,15 @@ export const progressStage = z.enum(['denoising', 'decoding']);
 /** What tuning applied at start-up (tuning.py's TuningReport.summary()). */
 const tuningSchema = z.strictObject({
   fused_qkv: z.boolean(),
+  /** GELU fused into the feed-forward GEMM's epilogue (fused_ff.py). */
+  fused_gelu: z.boolean(),
   compiled: z.boolean(),
   /** The attention kernel chosen by measuring on this GPU (cudnn, flash, efficient) or `default`. */
   attention: z.string(),
   /** Candidate kernel -> median milliseconds on the model's shape. */
   attention_ms: z.record(z.string(), z.number().nonnegative()),
+  /** How the VAE decodes (vae_decode.py): `eager`, or its compiled channels-last variant. */
+  vae_decode: z.string(),
   notes: z.array(z.string()),
 });
 
@@ -150,30 +155,34 @@ export const engineMessage = z.discriminatedUnion('type', [
 ]);
 
 export type EngineMessage = z.infer<typeof engineMessage>;
+export type EngineStatus = z.infer<typeof messageSchemas.status>;
 export type EngineReady = z.infer<typeof messageSchemas.ready>;
 export type EngineProgress = z.infer<typeof messageSchemas.progress>;
 export type EngineResult = z.infer<typeof messageSchemas.result>;
 export type EngineMemory = z.infer<typeof messageSchemas.memory>;
 export type EngineStats = z.infer<typeof messageSchemas.stats>;
-export type EngineStatus = z.infer<typeof messageSchemas.status>;
 export type EngineTuning = z.infer<typeof tuningSchema>;
 export type EngineErrorKind = z.infer<typeof errorKind>;
 export type ProgressStage = z.infer<typeof progressStage>;
 
-export type ParsedLine = { ok: true; message: EngineMessage } | { ok: false; problem: string };
+/** `stray`: not a protocol line (a library printing); `violation`: a message of a known type that breaks the contract. */
+export type ParsedLine = { ok: true; message: EngineMessage } | { ok: false; problem: string; kind: 'stray' | 'violation' };
 
-/** Parses one stdout line; a line that is not a protocol message says why (it is logged, not fatal). */
+/** Parses one stdout line against the contract. */
 export function parseEngineLine(line: string): ParsedLine {
   let json: unknown;
   try {
     json = JSON.parse(line);
   } catch {
-    return { ok: false, problem: 'not JSON' };
+    return { ok: false, problem: 'not JSON', kind: 'stray' };
   }
   const parsed = engineMessage.safeParse(json);
   if (parsed.success) return { ok: true, message: parsed.data };
+  const type = typeof json === 'object' && json !== null ? (json as { type?: unknown }).type : undefined;
+  const known = typeof type === 'string' && Object.hasOwn(messageSchemas, type);
   const issue = parsed.error.issues[0];
-  return { ok: false, problem: `${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}` };
+  const where = [known ? type : null, ...(issue?.path ?? [])].filter((p) => p !== null).join('.');
+  return { ok: false, problem: `${where || '(root)'}: ${issue?.message ?? 'invalid'}`, kind: known ? 'violation' : 'stray' };
 }
 
 /** One request line, checked against the contract before it is written (a bug here must not reach the engine). */

@@ -1,32 +1,23 @@
 // The engine's settings document, built once from the worker's configuration and validated by the contract.
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env } from '../../config/env.ts';
 import type { PresetBook } from '../../config/presets.ts';
 import { type EngineSettings, engineSettingsSchema } from './engine-protocol.ts';
 
-/** Relative engine paths mean the project's folders, whatever the worker's (or the engine's) working directory. */
+/** Relative engine paths (ENGINE_MODEL, ENGINE_COMPILE_CACHE_DIR) mean the project's folders, whatever the worker's
+ * or the engine's working directory. */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
-/**
- * ENGINE_MODEL is a local folder or a hub id (`THUDM/CogVideoX-2b`), which also looks like a relative path:
- * `./x`, `../x` and absolute paths are always folders; any other value is a folder when the project has it, else a hub id.
- */
-export function resolveModel(model: string, root = PROJECT_ROOT): string {
-  if (isAbsolute(model)) return model;
-  if (model.startsWith('./') || model.startsWith('../') || model === '.' || model === '..') return resolve(root, model);
-  const local = resolve(root, model);
-  return existsSync(local) ? local : model;
-}
-
 export function engineSettings(
-  config: Pick<Env, 'ENGINE_MODEL' | 'ENGINE_DEVICE' | 'ENGINE_DTYPE' | 'ENGINE_MEMORY_PROFILE' | 'ENGINE_COMPILE' | 'ENGINE_COMPILE_CACHE_DIR' | 'ENGINE_WARMUP' | 'ENGINE_LOG_LEVEL' | 'ENGINE_CFG_PARALLEL'>,
+  config: Pick<Env, 'ENGINE_DEVICE' | 'ENGINE_DTYPE' | 'ENGINE_MEMORY_PROFILE' | 'ENGINE_COMPILE' | 'ENGINE_COMPILE_CACHE_DIR' | 'ENGINE_WARMUP' | 'ENGINE_LOG_LEVEL' | 'ENGINE_CFG_PARALLEL'>,
   presets: PresetBook,
+  /** ENGINE_MODEL resolved (model-resolution.ts, against PROJECT_ROOT): an absolute directory or a hub id. */
+  model: string,
   root = PROJECT_ROOT,
 ): EngineSettings {
   const settings = engineSettingsSchema.safeParse({
-    model: resolveModel(config.ENGINE_MODEL, root),
+    model,
     device: config.ENGINE_DEVICE,
     dtype: config.ENGINE_DTYPE,
     memory_profile: config.ENGINE_MEMORY_PROFILE,

@@ -27,7 +27,9 @@ from cogcast_engine.protocol import (  # noqa: E402
     parse_request,
 )
 
-TUNING = {"fused_qkv": True, "compiled": True, "attention": "cudnn", "attention_ms": {"cudnn": 1.5}, "notes": ["x"]}
+# As tuning.py's TuningReport.summary() builds it (tests/test_contract.py checks that one against the schema).
+TUNING = {"fused_qkv": True, "fused_gelu": True, "compiled": True, "attention": "cudnn", "attention_ms": {"cudnn": 1.5},
+          "vae_decode": "compiled-channels-last", "notes": ["x"]}
 
 # One of each message, every field set as the engine sets it (dataclasses.asdict keeps defaults too).
 SAMPLES = [

@@ -53,3 +53,12 @@ def test_settings_fields_match_the_schema():
 def test_an_outgoing_message_with_an_extra_field_breaks_the_contract():
     with pytest.raises(contract.ContractError, match="unknown field"):
         contract.validate("messages", "cancelled", {"type": "cancelled", "job_id": "1", "extra": 1})
+
+
+def test_the_tuning_summary_ready_carries_matches_the_schema():
+    from cogcast_engine.tuning import TuningReport
+
+    tuning = contract.subschema("messages", "ready")["properties"]["tuning"]
+    summary = TuningReport().summary()
+    assert set(summary) == set(tuning["properties"])
+    contract.validate_node(tuning, summary, "ready.tuning")

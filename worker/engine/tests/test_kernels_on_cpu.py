@@ -6,6 +6,7 @@ import torch.nn.functional as F
 
 from cogcast_engine import fa3_attention
 from cogcast_engine.envs import EngineConfig
+from engine_process import tiny_settings
 from cogcast_engine.fused_ff import fuse_feed_forward
 from cogcast_engine.generate import generate
 from cogcast_engine.pipeline_loader import load_pipeline
@@ -14,7 +15,12 @@ from cogcast_engine.tuning import configure_allocator
 from cogcast_engine.turbo import FP8_LINEARS, is_fp8_linear, why_not_turbo
 from conftest import REPO_ROOT
 
-BASE = {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0}
+BASE = {"description": "d", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0}
+TURBO = {**BASE, "precision": "fp8", "tradesFidelity": True}
+
+
+def table(**presets):
+    return parse_presets({"default": next(iter(presets)), "presets": presets})
 CPU = torch.device("cpu")
 
 
@@ -34,7 +40,7 @@ def stand_in_fa3(monkeypatch):
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    return load_pipeline(EngineConfig.from_env({"ENGINE_MODEL": str(tiny_model_dir), "ENGINE_DEVICE": "cpu"}))
+    return load_pipeline(EngineConfig.from_settings(tiny_settings(tiny_model_dir)))
 
 
 def tiny_transformer():
@@ -91,16 +97,16 @@ def test_fused_gelu_is_left_out_on_cpu():
 
 def test_turbo_says_why_it_is_not_built_on_cpu(loaded):
     assert "no FP8 on cpu" in why_not_turbo(CPU, "resident")
-    table = parse_presets({"presets": {"turbo": {**BASE, "precision": "fp8"}, "standard": BASE}})
-    with loaded.transformer_for(table.get("turbo")) as transformer:
+    presets = table(turbo=TURBO, standard=BASE)
+    with loaded.transformer_for(presets.get("turbo")) as transformer:
         assert transformer is loaded.pipe.transformer and loaded.turbo is None
     assert any("no FP8 on cpu" in note for note in loaded.tuning.notes)
 
 
 def test_an_fp8_preset_on_cpu_makes_the_lossless_frames(loaded):
-    table = parse_presets({"presets": {"turbo": {**BASE, "precision": "fp8"}, "standard": BASE}})
-    turbo = generate(loaded, table.get("turbo"), "a red fox", seed=5)
-    standard = generate(loaded, table.get("standard"), "a red fox", seed=5)
+    presets = table(turbo=TURBO, standard=BASE)
+    turbo = generate(loaded, presets.get("turbo"), "a red fox", seed=5)
+    standard = generate(loaded, presets.get("standard"), "a red fox", seed=5)
     assert (turbo.frames == standard.frames).all()
 
 
@@ -122,12 +128,14 @@ def test_fp8_linears_are_the_blocks_large_ones():
 
 
 def test_precision_parses_and_a_bad_one_names_the_field():
-    table = parse_presets({"presets": {"a": {**BASE, "precision": "fp8"}, "b": BASE}})
-    assert (table.get("a").precision, table.get("b").precision) == ("fp8", "full")
-    assert table.get("a").shape_key == table.get("b").shape_key
-    assert table.get("a").warmup_key != table.get("b").warmup_key, "fp8 runs graphs of its own: warmed apart"
-    with pytest.raises(ValueError, match=r"presets\.a\.precision must be one of full, fp8, got 'int4'"):
-        parse_presets({"presets": {"a": {**BASE, "precision": "int4"}}})
+    presets = table(a=TURBO, b=BASE)
+    assert (presets.get("a").precision, presets.get("b").precision) == ("fp8", "full")
+    assert presets.get("a").shape_key == presets.get("b").shape_key
+    assert presets.get("a").warmup_key != presets.get("b").warmup_key, "fp8 runs graphs of its own: warmed apart"
+    with pytest.raises(ValueError, match=r"presets\.a\.precision"):
+        table(a={**BASE, "precision": "int4", "tradesFidelity": True})
+    with pytest.raises(ValueError, match="an fp8 preset must say tradesFidelity: true"):
+        table(a={**BASE, "precision": "fp8"})
 
 
 def test_shipped_turbo_preset_is_fp8_at_standards_shape_and_steps():
@@ -135,3 +143,20 @@ def test_shipped_turbo_preset_is_fp8_at_standards_shape_and_steps():
     standard, turbo = presets.get("standard"), presets.get("turbo")
     assert turbo.precision == "fp8" and standard.precision == "full" and turbo.cache is None
     assert (turbo.shape_key, turbo.steps) == (standard.shape_key, standard.steps)
+
+
+@torch.no_grad()
+def test_fa3_runs_an_fp16_models_attention_in_bf16_and_gives_it_back(stand_in_fa3):
+    transformer = tiny_transformer().half()
+    transformer.fuse_qkv_projections()
+    inputs = (torch.randn(2, 2, 4, 8, 8).half(), torch.randn(2, 4, 16).half(), torch.tensor([10, 10]))
+    expected = transformer(*inputs, return_dict=False)[0].float()
+    fa3_attention.set_processors(transformer, "fa3")
+    attn = transformer.transformer_blocks[0].attn1
+    assert (attn.to_qkv.weight.dtype, attn.norm_q.weight.dtype, attn.to_out[0].weight.dtype) == (torch.bfloat16,) * 3
+    assert transformer.transformer_blocks[0].ff.net[2].weight.dtype == torch.float16, "only the attention changes"
+    actual = transformer(*inputs, return_dict=False)[0]
+    assert actual.dtype == torch.float16
+    assert ((actual.float() - expected).norm() / expected.norm()).item() < 2e-2
+    fa3_attention.set_processors(transformer, None)
+    assert attn.to_qkv.weight.dtype == torch.float16
