@@ -1,9 +1,8 @@
 // Routes Discord interactions to the command registry: slash commands by name (and subcommand), buttons by action.
 import type { ButtonInteraction, ChatInputCommandInteraction, Interaction } from 'discord.js';
-import { MessageFlags } from 'discord.js';
 import type { Logger } from 'pino';
 import { decodeButton } from '../../core/buttons.ts';
-import { type AnyCommand, type CommandServices, dispatch } from '../../core/command.ts';
+import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
 import { UserFacingError } from '../../core/errors.ts';
@@ -33,9 +32,9 @@ async function onButton(interaction: ButtonInteraction, registry: CommandRegistr
   try {
     press = decodeButton(interaction.customId);
   } catch (err) {
-    // Shaped like ours but not a job id of ours: forged or stale. Say so to the presser only.
+    // Shaped like ours but not a job id of ours: forged or stale. Said to the presser only, rate-limited like any answer.
     if (!(err instanceof UserFacingError)) throw err;
-    await interaction.reply({ content: err.message, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await run(refusal(err), interaction, 'update', {}, services);
     return;
   }
   const command = press ? registry.forButton(press.action) : undefined;
