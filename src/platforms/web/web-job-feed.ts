@@ -4,6 +4,7 @@
 import type { Logger } from 'pino';
 import { type JobProgress, jobProgressSchema, parseJobRequest } from '../../queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../queue/queue-events.ts';
+import type { RedisEndpoint } from '../../queue/redis.ts';
 import { remainingSeconds } from '../../queue/queue-estimates.ts';
 import type { VideoQueue } from '../../queue/video-queue.ts';
 import { cancelledView, doneView, progressView, type WebJobView, viewOfJob, webOwner } from './web-job-view.ts';
@@ -24,10 +25,10 @@ export class WebJobFeed {
 
   constructor(
     private readonly queue: VideoQueue,
-    redisUrl: string,
+    redis: RedisEndpoint,
     private readonly log: Logger,
   ) {
-    this.events = new OwnedQueueEvents(queue.queue.name, redisUrl);
+    this.events = new OwnedQueueEvents(queue.queue.name, redis);
     this.events.on('error', (err) => log.warn({ err: err.message }, 'web job events: Redis error'));
     this.events.on('waiting', ({ jobId }) => this.soon(jobId, async () => this.fresh(jobId)));
     this.events.on('active', ({ jobId }) => {

@@ -60,7 +60,7 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
   checkWebSettings(config);
   const identity = WebIdentity.load(config.WEB_COOKIE_SECRET, opts.secretFile ?? resolve('var/web-cookie-secret'));
   const clips = new WebClips(services.redis, services.queue);
-  const feed = new WebJobFeed(services.queue, config.REDIS_URL, log);
+  const feed = new WebJobFeed(services.queue, config, log);
   await feed.start();
   const outputDir = resolve(config.OUTPUT_DIR);
   const streams = new Set<Response>();

@@ -192,6 +192,10 @@ export class FakeDiscordServer extends EventEmitter<FakeDiscordServerEvents> {
     const stored = this.world.store.get(id);
     return stored && !stored.deleted ? structuredClone(stored.message) : undefined;
   }
+  /** All versions of a message, oldest first. */
+  messageHistory(id: string): APIMessage[] {
+    return structuredClone(this.world.store.get(id)?.versions ?? []);
+  }
   /** Live messages (ephemeral included), optionally for one channel, oldest first. */
   messages(channelId?: string): APIMessage[] {
     return [...this.world.store.messages.values()].filter((s) => !s.deleted && (channelId === undefined || s.message.channel_id === channelId)).map((s) => structuredClone(s.message));
