@@ -11,8 +11,7 @@ import { videoQueueFromConfig } from './queue/video-queue.ts';
 
 export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
   const presets = loadPresets(config.PRESETS_FILE);
-  const redis = commandConnection(config.REDIS_URL);
-  redis.on('error', () => undefined); // reported through command replies and /gpu status, not as a crash
+  const redis = commandConnection(config); // its errors are logged; users hear of an outage in command replies
   const queue = videoQueueFromConfig(config, redis, presets);
   const quota = new UserQuota(
     redis,

@@ -3,24 +3,29 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { type Env, isSetByOperator, withoutSecrets } from '../config/env.ts';
+import { type Env, isSetByOperator } from '../config/env.ts';
 import { loadPresets } from '../config/presets.ts';
 import { logger, withJobFields } from '../src/core/log.ts';
 import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
+import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
 import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
+import { WebDelivery } from '../src/platforms/web/web-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
+import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
+import { LockWatch } from './jobs/job-lock.ts';
+import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
@@ -58,40 +63,27 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const log = withJobFields(logger('worker', { workerId: id }), () => activity.logFields());
   const model =
     options.model ??
-    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log }));
+    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
-  const redis = workerConnection(config.REDIS_URL);
-  const subscriber = workerConnection(config.REDIS_URL);
+  const redis = workerConnection(config);
+  const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
-  const jobConnection = workerConnection(config.REDIS_URL);
+  const jobConnection = workerConnection(config);
   const queue = videoQueueFromConfig(config, redis, presets);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
-    // Bot tokens and passwords stay out of the engine's environment.
-    env: withoutSecrets({
-      ...process.env,
-      ...options.engineEnv,
-      ENGINE_MODEL: model.model,
-      PRESETS_FILE: resolve(presetsFile),
-      // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
-      HF_HUB_DISABLE_PROGRESS_BARS: '1',
-      ENGINE_DEVICE: config.ENGINE_DEVICE,
-      ENGINE_DTYPE: config.ENGINE_DTYPE,
-      ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
-      ENGINE_COMPILE: config.ENGINE_COMPILE,
-      ENGINE_COMPILE_CACHE_DIR: resolve(config.ENGINE_COMPILE_CACHE_DIR),
-      ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
-      ENGINE_WARMUP: config.ENGINE_WARMUP ? '1' : '0',
-      ENGINE_LOG_LEVEL: config.ENGINE_LOG_LEVEL,
-    }),
+    // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
+    settings: engineSettings(config, presets, model.model),
+    // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
+    env: { ...process.env, ...options.engineEnv, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
     stepTimeoutMs: config.ENGINE_STEP_TIMEOUT_S * 1000,
     log: log.child({ component: 'engine' }),
   });
   options.onEngine?.(engine);
-  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR));
+  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR)).register(new WebDelivery());
   for (const d of options.deliveries ?? []) router.register(d);
 
   // Beating from here on, so that /gpu status shows the engine warming up.
@@ -105,9 +97,11 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   log.info({ device: ready.device, gpu: ready.gpu_name, warmup: ready.warmup_seconds }, 'engine ready');
 
   const prefix = queue.key();
+  const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS;
+  const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
-    createVideoProcessor({
+    scrubbedProcessor(createVideoProcessor({
       engine,
       presets,
       queue,
@@ -121,17 +115,20 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       outputDir: resolve(config.OUTPUT_DIR),
       workerId: id,
       minFreeDiskBytes: config.MIN_FREE_DISK_MB * 2 ** 20,
+      lockWatch,
+      onDiscarded: (jobId, reason) => activity.discarded(jobId, reason),
       log,
-    }),
+    })),
     {
       connection: jobConnection,
       concurrency: 1,
       name: id,
       stalledInterval: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
-      lockDuration: options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS,
+      lockDuration,
     },
   );
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  lockWatch.observe(worker);
+  logRedisErrors(worker, 'worker', log);
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);
   await listenForCancels(subscriber, queue, (jobId) => {

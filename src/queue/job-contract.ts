@@ -16,10 +16,10 @@ export const jobRequestSchema = z
     user: z.object({
       id: z.string().min(1),
       name: z.string(),
-      platform: z.enum(['discord', 'telegram', 'cli']),
+      platform: z.enum(['discord', 'telegram', 'cli', 'web']),
     }),
     delivery: z.object({
-      platform: z.enum(['discord', 'telegram', 'cli']),
+      platform: z.enum(['discord', 'telegram', 'cli', 'web']),
       target: z.record(z.string(), z.unknown()),
     }),
     /** Set when this job is a reroll of another: same prompt, new seed. */

@@ -8,6 +8,7 @@ import { JOB_NAME, type JobRequest } from './job-contract.ts';
 import { JobDurations, type PresetTiming } from './job-durations.ts';
 import { queueEta } from './queue-estimates.ts';
 import { cogcastKey } from './redis.ts';
+import { logRedisErrors } from './redis-errors.ts';
 
 export interface VideoQueueOptions {
   connection: Redis;
@@ -48,7 +49,7 @@ export class VideoQueue {
   readonly durations: JobDurations;
 
   constructor(private readonly opts: VideoQueueOptions) {
-    this.queue = new Queue<JobRequest>(opts.name, { connection: opts.connection });
+    this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
     this.durations = new JobDurations(opts.connection, opts.name);
   }
 

@@ -3,6 +3,7 @@
 import type { DeliverableVideo, Delivery } from '../../src/platforms/delivery.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
 import type { DeliveryMarker, JobLock } from './delivery-marker.ts';
+import { LockLostError } from './job-lock.ts';
 
 export type Posted = { kind: 'posted'; receipt: Record<string, unknown>; claimToken: string } | { kind: 'already'; record: Record<string, unknown> };
 
@@ -15,7 +16,8 @@ export async function postOnce(marker: DeliveryMarker, delivery: Delivery, reque
   const claim = await marker.claim(request.requestId, lock);
   if (claim.kind === 'delivered') return { kind: 'already', record: claim.record };
   if (claim.kind === 'busy') throw new PostingBusyError('another attempt is posting this video right now');
-  if (claim.kind === 'lost') throw new PostingBusyError('this worker no longer holds the job (its lock passed to another worker): not posting');
+  // Not a failure of the job: the worker that holds it now posts it; this attempt is discarded.
+  if (claim.kind === 'lost') throw new LockLostError(jobId, 'its lock passed to another worker before posting');
   const earlier = claim.earlier ?? video.earlierAttempt;
   try {
     const receipt = await delivery.deliver(request, jobId, earlier ? { ...video, earlierAttempt: earlier } : video);

@@ -18,6 +18,8 @@ import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../e
 import { assertDiskSpace, removeJobLeftovers } from './janitor.ts';
 import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
+import { type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
+import { writeOwnedProgress } from './owned-progress.ts';
 
 export interface VideoProcessorDeps {
   engine: EngineClient;
@@ -35,6 +37,10 @@ export interface VideoProcessorDeps {
   workerId: string;
   /** Free space kept in workDir beyond what a job's frames and MP4 need. */
   minFreeDiskBytes: number;
+  /** Follows the BullMQ Worker's lock renewals; without it only Redis's own lock checks stop a lost attempt. */
+  lockWatch?: LockWatch;
+  /** Told when an attempt is given up because another worker owns the job now. */
+  onDiscarded?: (jobId: string, reason: string) => void;
   log: Logger;
 }
 
@@ -53,11 +59,20 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
     const delivery = deps.router.for(request.delivery.platform);
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
+    const watch = deps.lockWatch?.watch(jobId) ?? null;
+    const stopped = watch ? AbortSignal.any([watch.signal, ...(signal ? [signal] : [])]) : signal;
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, signal, token);
+      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, stopped, token, watch);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
+      // The job belongs to the worker that took it over: no failure message, no quota change, no retry from here.
+      const lost = err instanceof LockLostError ? err : watch?.lost;
+      if (lost) {
+        log.warn({ reason: lost.message }, 'job lost to another worker: discarding this attempt');
+        deps.onDiscarded?.(jobId, lost.message);
+        throw lost;
+      }
       const failure = classify(err);
       const final = failure.unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: (err as Error).message, final, attempt: job.attemptsMade + 1 }, 'job failed');
@@ -67,6 +82,7 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       }
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
     } finally {
+      watch?.stop();
       await rm(workDir, { recursive: true, force: true });
       // An earlier attempt killed mid-job (its worker died) left its folder and upload copies behind.
       await removeJobLeftovers(deps.workDir, jobId).catch((err: Error) => log.warn({ err: err.message }, 'could not remove earlier attempts\' files'));
@@ -84,8 +100,10 @@ async function runJob(
   log: Logger,
   signal: AbortSignal | undefined,
   token: string | undefined,
+  watch: JobLockWatch | null,
 ): Promise<JobResult> {
   const lock = jobLock(deps.queue.queue.toKey(jobId), token);
+  const owned = token ? lock : null;
   const startedAt = Date.now();
   const delivered = await deps.marker.delivered(request.requestId);
   if (delivered) {
@@ -100,9 +118,18 @@ async function runJob(
   const cached = await deps.cache.get(cacheId);
   // An earlier attempt died while posting this very clip: its post may be up, so the status message is left alone.
   const earlierAttempt = cached ? await deps.marker.abandonedClaim(request.requestId, lock) : null;
+  // Only the attempt holding the lock moves the progress and the user's status message.
+  const stillOurs = () => {
+    if (watch?.lost) throw watch.lost;
+  };
   const report = async (update: JobProgress) => {
     if (earlierAttempt) return;
-    await job.updateProgress(update);
+    stillOurs();
+    if ((await writeOwnedProgress(deps.queue.redis, job, owned, update)) === 'lock_lost') {
+      watch?.lose('Redis holds another worker\'s lock');
+      throw watch?.lost ?? new LockLostError(jobId, 'Redis holds another worker\'s lock');
+    }
+    stillOurs(); // the write may have waited out a cut link, long enough to lose the lock meanwhile
     await delivery.progress(request, jobId, update);
   };
   await report({ stage: 'starting', step: 0, steps: preset.steps });
@@ -120,7 +147,7 @@ async function runJob(
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const engineResult = await deps.engine.generate(
       { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps) => void report({ stage: 'generating', step, steps }).catch(() => undefined),
+      (step, steps, stage) => void report({ stage: stage === 'decoding' ? 'decoding' : 'generating', step, steps }).catch(() => undefined),
       signal,
     );
     // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
@@ -186,7 +213,7 @@ async function runJob(
   };
   await deps.marker.confirm(request.requestId, result);
   await deps.cache.addReceipt(cacheId, request.delivery.platform, receipt);
-  await job.updateProgress({ stage: 'done' });
+  await writeOwnedProgress(deps.queue.redis, job, owned, { stage: 'done' });
   log.info({ stats: result.stats }, 'job delivered');
   return result;
 }

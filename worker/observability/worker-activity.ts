@@ -78,6 +78,15 @@ export class WorkerActivity {
     this.lastError = { message: err.message, at: Date.now(), jobId: job.id ?? null };
   }
 
+  /**
+   * The attempt was given up because another worker owns the job now (its lock was lost): BullMQ emits neither
+   * `completed` nor `failed` for it, so without this the worker would report that job as its own for ever.
+   */
+  discarded(jobId: string, reason: string): void {
+    if (this.current?.id === jobId) this.current = null;
+    this.lastError = { message: reason, at: Date.now(), jobId };
+  }
+
   medianJobS(): number | null {
     return median(this.durations);
   }

@@ -198,6 +198,9 @@ class Engine:
                     on_step=lambda step, steps: self.writer.send(Progress(job_id=job_id, step=step, steps=steps)),
                     should_cancel=self._cancel.is_set,
                     cfg_parallel=self.cfg_parallel,
+                    on_decode=lambda: self.writer.send(
+                        Progress(job_id=job_id, step=preset.steps, steps=preset.steps, stage="decoding")
+                    ),
                 )
             # 3. Hand the frames over as raw rgb24
             frames_path = write_frames(Path(request.output_dir), output.frames.tobytes())
