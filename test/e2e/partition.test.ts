@@ -135,6 +135,7 @@ describe('the fleet across hosts (network namespaces, own redis-server)', { skip
       WORKER_LOCK_DURATION_MS: String(LOCK_MS),
       WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
       HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+      ENGINE_START_TIMEOUT_S: '300', // two CPU engines loading at once on a loaded machine
     });
     ledgerPath = join(t.tmp, 'ledger.jsonl');
     observer = new Redis(obs.redisUrl, { maxRetriesPerRequest: null });
