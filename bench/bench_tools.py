@@ -99,6 +99,16 @@ def psnr(a: np.ndarray, b: np.ndarray):
     return "inf" if mse == 0 else round(10 * math.log10(255.0**2 / mse), 2)
 
 
+def ssim(a: np.ndarray, b: np.ndarray, every: int = 4):
+    """Mean SSIM (scikit-image, per frame, colour) over every `every`-th frame of two (frames, h, w, 3) uint8 clips."""
+    try:
+        from skimage.metrics import structural_similarity
+    except ImportError:
+        return None
+    values = [structural_similarity(a[i], b[i], channel_axis=-1, data_range=255) for i in range(0, len(a), every)]
+    return round(float(np.mean(values)), 5)
+
+
 def rel_err(a: torch.Tensor, b: torch.Tensor) -> float:
     a, b = a.double(), b.double()
     return float((a - b).norm() / b.norm())

@@ -1,13 +1,16 @@
 """Stock diffusers vs cogcast's engine on CogVideoX-2b's full-size architecture (random weights): one run, JSON out.
 
-    python bench/engine_bench.py --out bench/results/h100-YYYY-MM-DD.json
+    python bench/engine_bench.py --out bench/results/h200-engine-YYYY-MM-DD.json
 
-Needs a CUDA GPU (about 40 GB free) and the engine's Python packages. In one process, on the same weights, seed
-and preset: stock diffusers (eager fp16, default attention, CFG batch 2, 720x480x49), then the engine's own path
-(cogcast_engine's prepare_pipeline, Engine warm-up, generate: exactly what the worker runs), 5 back-to-back jobs
-through the engine's request loop, the `fast` preset and other step caches; then a child process on the lowvram
-profile under a VRAM cap, which also restarts from this run's compile cache. `--tiny` runs the same script on the
-CPU test pipeline in seconds (to check the script; its numbers mean nothing). Never run as a test.
+Needs a CUDA GPU (about 40 GB free) and the engine's Python packages (and requirements-gpu.txt for FA3 and FP8).
+In one process, on the same weights, seed and preset: stock diffusers (eager fp16, default attention, CFG batch 2,
+720x480x49), the attention kernels on plain and peaked softmaxes, then the engine's own path (cogcast_engine's
+prepare_pipeline, Engine warm-up from a cold compile cache, generate: exactly what the worker runs): one forward of
+the lossless and the fp8 (turbo) transformer against stock, short runs of both against stock's frames, then 5
+back-to-back jobs of mixed presets (standard, turbo, fast on one seed, then standard and turbo on another) through
+the engine's request loop; then a child process restarts the engine from this run's compile cache (warm warm-up),
+and with --lowvram another on the lowvram profile under a VRAM cap. `--tiny` runs the same script on the CPU test
+pipeline in seconds (to check the script; its numbers mean nothing). Never run as a test.
 """
 
 import argparse
@@ -36,7 +39,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel  # noqa: E402
 
 from bench_tools import (  # noqa: E402
     CUDA, GIB, Deadline, GpuTimeline, RecordingWriter, Results, empty_cache, gib, median, now, part, peak_allocated,
-    peak_reserved, psnr, rel_err, reset_peaks, top_kernels,
+    peak_reserved, psnr, rel_err, reset_peaks, ssim, top_kernels,
 )
 from cogcast_engine.engine import Engine  # noqa: E402
 from cogcast_engine.envs import EngineConfig  # noqa: E402
@@ -50,9 +53,12 @@ PRESETS_FILE = REPO_ROOT / "config" / "presets.json"
 TINY_PRESETS = {
     "default": "standard",
     "presets": {
-        "standard": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0},
-        "fast": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0,
-                 "cache": {"kind": "taylorseer", "interval": 2}},
+        "standard": {"description": "tiny", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                     "guidance": 6.0},
+        "fast": {"description": "tiny, cached", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                 "guidance": 6.0, "tradesFidelity": True, "cache": {"kind": "taylorseer", "interval": 2}},
+        "turbo": {"description": "tiny, fp8", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6,
+                  "guidance": 6.0, "tradesFidelity": True, "precision": "fp8"},
     },
 }
 NUMERICS_PROMPT, NUMERICS_SEED = "a red fox runs through fresh snow at sunset, cinematic", 42
@@ -63,6 +69,15 @@ STREAM_JOBS = [
     ("fish swim in a river under the mountain, day light", 1004),
     ("the sea at sunset, a dog runs on the snow", 1005),
 ]
+# The mixed stream: one prompt and seed through standard, turbo and fast (so their frames compare), then another
+# through standard and turbo; every graph was built at warm-up, so none of these may recompile.
+MIXED_STREAM = [
+    ("standard", *STREAM_JOBS[0]),
+    ("turbo", *STREAM_JOBS[0]),
+    ("fast", *STREAM_JOBS[0]),
+    ("standard", *STREAM_JOBS[1]),
+    ("turbo", *STREAM_JOBS[1]),
+]
 # worker/mp4-encoder.ts's encoding, as one ffmpeg command line
 FFMPEG_ARGS = ("-f rawvideo -pix_fmt rgb24 -s {w}x{h} -r {fps} -i {src} -c:v libx264 -pix_fmt yuv420p "
                "-movflags +faststart -crf 18 -preset medium -r {fps} -an -f mp4 -y {dst}")
@@ -72,15 +87,18 @@ FFMPEG_ARGS = ("-f rawvideo -pix_fmt rgb24 -s {w}x{h} -r {fps} -i {src} -c:v lib
 
 
 def engine_config(memory_profile: str, cache_dir: str, presets_file: Path) -> EngineConfig:
-    """The environment a worker would give the engine on this machine."""
-    return EngineConfig.from_env({
-        "ENGINE_MODEL": "random-weights (bench/random_cogvideox.py)",
-        "PRESETS_FILE": str(presets_file),
-        "ENGINE_DEVICE": DEVICE.type,
-        "ENGINE_DTYPE": "float16" if CUDA else "float32",
-        "ENGINE_MEMORY_PROFILE": memory_profile,
-        "ENGINE_COMPILE": "1" if CUDA else "0",
-        "ENGINE_COMPILE_CACHE_DIR": cache_dir,
+    """The settings document a worker would give the engine on this machine."""
+    return EngineConfig.from_settings({
+        "model": "random-weights (bench/random_cogvideox.py)",
+        "presets": json.loads(Path(presets_file).read_text()),
+        "device": DEVICE.type,
+        "dtype": "float16" if CUDA else "float32",
+        "memory_profile": memory_profile,
+        "compile": "1" if CUDA else "0",
+        "compile_cache_dir": cache_dir,
+        "warmup": True,
+        "log_level": "WARNING",
+        "cfg_parallel": False,
     })
 
 
@@ -146,6 +164,7 @@ def run_stock(pipe, preset, prompt: str, seed: int, steps: int) -> dict:
     decode_s = now() - decode_start
     return {
         "frames": frames,
+        "latents": latents,
         "step_seconds": [round(s, 4) for s in steps_s],
         # step 1 also encodes the prompt and prepares the latents: left out of the per-step figure
         "per_step_s": median(steps_s[1:]),
@@ -224,7 +243,7 @@ def attention_layouts(transformer, repeats: int = 5) -> dict:
 # ---------------------------------------------------------------- the engine
 
 
-def serve_jobs(engine: Engine, writer: RecordingWriter, preset: str, jobs, work_dir: Path) -> dict:
+def serve_jobs(engine: Engine, writer: RecordingWriter, jobs, work_dir: Path) -> dict:
     """Back-to-back jobs through the engine's request loop (on this, the main thread, as in the engine process),
     each sent by a feeder thread (the worker's part) as soon as the previous `result` arrives."""
     read_fd, write_fd = os.pipe()
@@ -234,7 +253,7 @@ def serve_jobs(engine: Engine, writer: RecordingWriter, preset: str, jobs, work_
 
     def feed():
         try:
-            for index, (prompt, seed) in enumerate(jobs):
+            for index, (preset, prompt, seed) in enumerate(jobs):
                 job_id = f"stream-{index + 1}"
                 record["sent"].append(time.perf_counter())
                 requests.write(json.dumps({"type": "generate", "job_id": job_id, "prompt": prompt, "seed": seed,
@@ -266,12 +285,13 @@ def serve_jobs(engine: Engine, writer: RecordingWriter, preset: str, jobs, work_
     # Between two jobs' GPU stages: all of the time from one result to the next that is not the next job's stages
     gaps = [round((done[i + 1] - done[i]) - stage_s[i + 1], 4) for i in range(len(results) - 1)]
     return {
-        "preset": preset,
         "jobs": [
-            {"job_id": r["job_id"], "prompt": p, "seed": r["seed"], "seconds": r["seconds"],
-             "per_step_s": median(r["step_seconds"][1:]), "peak_vram_gib": gib(r["peak_vram_bytes"]),
-             "gpu_util_mean": r["gpu_util_mean"], "recompiles": r["recompiles"]}
-            for r, (p, _) in zip(results, jobs)
+            {"job_id": r["job_id"], "preset": r["preset"], "prompt": p, "seed": r["seed"], "seconds": r["seconds"],
+             "per_step_s": median(r["step_seconds"][1:]),
+             "effective_per_step_s": round(r["seconds"]["denoise"] / r["steps"], 4),
+             "peak_vram_gib": gib(r["peak_vram_bytes"]), "gpu_util_mean": r["gpu_util_mean"],
+             "recompiles": r["recompiles"]}
+            for r, (_, p, _) in zip(results, jobs)
         ],
         "window_s": round(window, 3),
         "window_wall": (sent[0] + wall_offset, done[-1] + wall_offset),
@@ -325,6 +345,7 @@ def cached_preset_runs(loaded, standard, candidates: list[StepCache], reference_
 # ---------------------------------------------------------------- the run
 
 
+@torch.no_grad()  # as the engine's generate: a compiled graph traced with grad on would keep every activation
 def main_run(args) -> int:
     results = Results(Path(args.out))
     deadline = Deadline(args.deadline_s)
@@ -359,14 +380,14 @@ def main_run(args) -> int:
     if "errors" in results:
         return 1
 
-    stock, numerics, tuned = {}, {}, {}
-    results.update(stock=stock, numerics=numerics, tuned=tuned)
+    stock, numerics, tuned, turbo = {}, {}, {}, {}
+    results.update(stock=stock, numerics=numerics, tuned=tuned, turbo=turbo)
 
     # 2. Stock diffusers: text encode, per step, decode, one forward (and its fp32 reference), where time goes
     with part(results, "stock"):
         stock["text_encode_s"] = time_text_encode(pipe, NUMERICS_PROMPT)
         run = run_stock(pipe, standard, NUMERICS_PROMPT, NUMERICS_SEED, args.stock_steps)
-        stock_frames = run.pop("frames")
+        stock_frames, stock_latents = run.pop("frames"), run.pop("latents")
         stock.update(run, timed_steps=args.stock_steps,
                      note=f"a {args.stock_steps}-step run timed; per_step_s is the median of steps 2..{args.stock_steps}")
         stock["clip_s_estimate"] = round(
@@ -381,11 +402,18 @@ def main_run(args) -> int:
         numerics["stock_fp16_vs_fp32_rel_err"] = rel_err(y_stock, y_ref)
         numerics["output_finite"] = bool(torch.isfinite(y_stock).all())
 
+    # 3. The attention kernels alone, on random (flat) and peaked softmaxes (kernel_probe.py)
+    with part(results, "attention", deadline, needs_s=400) as ok:
+        if ok and CUDA:
+            from kernel_probe import attention_probe
+
+            results["attention"] = attention_probe(*(attention_shape(pipe.transformer)[i] for i in (0, 2, 1, 3)))
+
     with part(results, "explore", deadline, needs_s=60) as ok:
         if ok and CUDA and args.explore:
             results["explore"] = {"attention_ms_by_layout": attention_layouts(pipe.transformer)}
 
-    # 3. The engine's path on the same pipeline: place + tune (prepare_pipeline), warm up (Engine.start)
+    # 4. The engine's path on the same pipeline: place + tune (prepare_pipeline), warm up every preset (Engine.start)
     writer = RecordingWriter()
     config = engine_config("resident", cache_dir, presets_file(args))
     with part(results, "tuned_warmup"):
@@ -403,6 +431,8 @@ def main_run(args) -> int:
     if "tuned_warmup" in results.get("errors", {}):
         return 1
 
+    # 5. One forward of each tuned transformer against stock; short runs against stock's frames; the VAE alone
+    turbo_preset = presets.presets.get("turbo")
     with part(results, "tuned_numerics"):
         with loaded.tuning.attention():
             y_tuned = forward(pipe.transformer, inputs)
@@ -413,53 +443,98 @@ def main_run(args) -> int:
         numerics["tuned_vs_stock_rel_err"] = rel_err(y_tuned, y_stock)
         numerics["tuned_vs_fp32_rel_err"] = rel_err(y_tuned, y_ref)
         numerics["within_1_percent"] = numerics["tuned_vs_stock_rel_err"] <= 0.01
-        del y_tuned, y_ref, y_stock
+        del y_tuned
         output = generate(loaded, standard, NUMERICS_PROMPT, seed=NUMERICS_SEED, steps=args.stock_steps)
         numerics[f"psnr_{args.stock_steps}_steps_tuned_vs_stock_db"] = psnr(output.frames, stock_frames)
+        numerics[f"ssim_{args.stock_steps}_steps_tuned_vs_stock"] = ssim(output.frames, stock_frames)
         tuned[f"run_{args.stock_steps}_steps"] = {"seconds": output.seconds, "per_step_s": median(output.step_seconds[1:])}
+        # The tuned VAE (vae_decode.py) on stock's own latents: is it the same decode?
+        start = now()
+        vae_frames = _decode(loaded, stock_latents)
+        tuned["vae_decode_on_stock_latents_s"] = round(now() - start, 3)
+        numerics["vae_tuned_vs_stock_psnr_db"] = psnr(vae_frames, stock_frames)
+        numerics["vae_tuned_vs_stock_max_abs_diff"] = int(np.abs(vae_frames.astype(int) - stock_frames.astype(int)).max())
+        del vae_frames
 
-    # 4. Back-to-back standard jobs through the engine's request loop
+    with part(results, "turbo_numerics") as _:
+        if turbo_preset is not None:
+            with loaded.tuning.attention(), loaded.transformer_for(turbo_preset) as transformer:
+                turbo_inputs = {k: (v.to(transformer.dtype) if v.is_floating_point() else v) for k, v in inputs.items()}
+                y_turbo = forward(transformer, turbo_inputs)
+                start = now()
+                forward(transformer, turbo_inputs)
+                turbo["one_forward_s"] = round(now() - start, 4)
+                turbo["dtype"] = str(transformer.dtype)
+                turbo["top_kernels"] = top_kernels(lambda: forward(transformer, turbo_inputs))
+            turbo["built"] = loaded.turbo is not None
+            turbo["unavailable"] = loaded.turbo_unavailable
+            numerics["turbo_vs_stock_rel_err"] = rel_err(y_turbo, y_stock)
+            numerics["turbo_vs_fp32_rel_err"] = rel_err(y_turbo, y_ref)
+            del y_turbo, turbo_inputs
+            output = generate(loaded, turbo_preset, NUMERICS_PROMPT, seed=NUMERICS_SEED, steps=args.stock_steps)
+            numerics[f"psnr_{args.stock_steps}_steps_turbo_vs_stock_db"] = psnr(output.frames, stock_frames)
+            numerics[f"ssim_{args.stock_steps}_steps_turbo_vs_stock"] = ssim(output.frames, stock_frames)
+            turbo[f"run_{args.stock_steps}_steps"] = {"seconds": output.seconds,
+                                                      "per_step_s": median(output.step_seconds[1:])}
+    del stock_latents
+    empty_cache()
+
+    # 6. Back-to-back jobs of mixed presets through the engine's request loop
     stream = {}
-    with part(results, "stream", deadline, needs_s=170) as ok:
+    jobs = [job for job in MIXED_STREAM if job[0] in presets.presets][: args.jobs]
+    with part(results, "stream", deadline, needs_s=120) as ok:
         if ok:
-            stream = serve_jobs(engine, writer, "standard", STREAM_JOBS[: args.jobs], work_dir)
+            stream = serve_jobs(engine, writer, jobs, work_dir)
             results["stream"] = stream
-            tuned["standard_clip"] = {**stream["jobs"][0], "note": "job 1 of the stream: a whole 50-step standard clip"}
+            first_of = {}
+            for job, path in zip(stream["jobs"], stream["frames_paths"]):
+                first_of.setdefault(job["preset"], (job, path))
+            tuned["standard_clip"] = {**first_of["standard"][0], "note": "the stream's first standard job (50 steps)"}
+            reference = read_frames(first_of["standard"][1], standard)
+            for name in ("turbo", "fast"):
+                if name in first_of:
+                    job, path = first_of[name]
+                    frames = read_frames(path, presets.get(name))
+                    results.setdefault(name, {})["clip"] = {
+                        **job, "psnr_vs_standard_db": psnr(frames, reference), "ssim_vs_standard": ssim(frames, reference),
+                        "note": f"the stream's first {name} job: same prompt and seed as its first standard job"}
 
-    # 5. MP4 encoding of a decoded clip with the worker's ffmpeg arguments
+    # 7. MP4 encoding of a decoded clip with the worker's ffmpeg arguments
     with part(results, "mp4"):
         if stream:
             results["mp4"] = time_mp4(stream["frames_paths"][0], standard, work_dir)
 
-    # 6. Step caches: the `fast` preset and the candidates, on job 1's prompt and seed, against its frames
-    with part(results, "fast", deadline, needs_s=40) as ok:
-        if ok and stream:
-            reference = read_frames(stream["frames_paths"][0], standard)
-            candidates = [p.cache for p in presets.presets.values() if p.cache is not None]
-            candidates += [c for c in (parse_cache(raw, "--cache") for raw in args.cache_candidates) if c not in candidates]
-            rows = cached_preset_runs(loaded, standard, candidates, reference, *STREAM_JOBS[0],
-                                      full_step_s=stream["jobs"][0]["per_step_s"])
-            fast = presets.presets.get("fast")
-            results["fast"] = {"preset": dataclasses.asdict(fast) if fast else None, "runs": rows,
-                               "note": "random weights: how often a cache skips, and what it costs in PSNR, are "
-                                       "not the real model's"}
+    # 8. Other step caches on request (--cache), against the standard clip
+    with part(results, "caches", deadline, needs_s=60) as ok:
+        if ok and stream and args.cache_candidates:
+            candidates = [parse_cache(raw, "--cache") for raw in args.cache_candidates]
+            results["caches"] = cached_preset_runs(loaded, standard, candidates, read_frames(stream["frames_paths"][0], standard),
+                                                   *STREAM_JOBS[0], full_step_s=stream["jobs"][0]["per_step_s"])
     results["recompiles_after_all_jobs"] = engine.recompiles
     results.save()
 
-    # 7. lowvram in a child process under a VRAM cap; it also restarts from this run's compile cache
-    with part(results, "lowvram", deadline, needs_s=90) as ok:
-        del engine, loaded, pipe, inputs
-        gc.collect()
-        empty_cache()
-        if ok:
-            child_out = work_dir / "lowvram.json"
-            subprocess.run(
-                [sys.executable, __file__, "--part", "lowvram", "--out", str(child_out), "--cap-gib", str(args.cap_gib),
-                 "--compile-cache-dir", cache_dir, "--reference-frames", stream["frames_paths"][0] if stream else ""]
-                + (["--tiny"] if args.tiny else []),
-                check=False, timeout=max(30, deadline.left() - 5),
-            )
-            results["lowvram"] = json.loads(child_out.read_text()) if child_out.exists() else {"error": "no output"}
+    # 9. After serving (its graphs are not the engine's): the lossless kernels on a bf16 model (ENGINE_DTYPE=bfloat16)
+    with part(results, "lossless_bf16", deadline, needs_s=150) as ok:
+        if ok and CUDA and not args.tiny:
+            results["lossless_bf16"] = bf16_variant(loaded, inputs, y_stock, y_ref)
+    del y_ref, y_stock
+
+    # 9. Child processes: a restart from this run's (now warm) compile cache; lowvram under a VRAM cap on request
+    del engine, loaded, pipe, inputs
+    gc.collect()
+    empty_cache()
+    for name, needs_s, wanted in (("restart", 60, True), ("lowvram", 90, args.lowvram)):
+        with part(results, name, deadline, needs_s=needs_s) as ok:
+            if ok and wanted:
+                child_out = work_dir / f"{name}.json"
+                subprocess.run(
+                    [sys.executable, __file__, "--part", name, "--out", str(child_out), "--cap-gib", str(args.cap_gib),
+                     "--compile-cache-dir", cache_dir,
+                     "--reference-frames", stream["frames_paths"][0] if stream else ""]
+                    + (["--tiny"] if args.tiny else []),
+                    check=False, timeout=max(30, deadline.left() - 5),
+                )
+                results[name] = json.loads(child_out.read_text()) if child_out.exists() else {"error": "no output"}
 
     timeline.__exit__(None, None, None)
     windows = results.get("part_windows", {})
@@ -469,6 +544,53 @@ def main_run(args) -> int:
     results["summary"] = summarize(results)
     results.save()
     print_summary(results)
+    return 0
+
+
+@torch.no_grad()
+def bf16_variant(loaded, inputs: dict, y_stock: torch.Tensor, y_ref: torch.Tensor) -> dict:
+    """One forward of the tuned transformer cast to bf16 (FA3 then needs no casts): time and error against stock."""
+    from cogcast_engine.tuning import TuningReport, compile_blocks
+
+    variant = copy.deepcopy(loaded.pipe.transformer)
+    for block in variant.transformer_blocks:
+        vars(block).pop("forward", None)  # the copied compiled forwards belong to the original blocks
+    variant.to(torch.bfloat16)
+    compile_blocks(variant, TuningReport())
+    bf16_inputs = {k: (v.to(torch.bfloat16) if v.is_floating_point() else v) for k, v in inputs.items()}
+    with loaded.tuning.attention():
+        start = time.perf_counter()
+        y = forward(variant, bf16_inputs)
+        compile_s = round(now() - start, 2)
+        times = []
+        for _ in range(3):
+            start = now()
+            forward(variant, bf16_inputs)
+            times.append(now() - start)
+    out = {"one_forward_s": median(times), "compile_and_first_forward_s": compile_s,
+           "vs_stock_rel_err": rel_err(y, y_stock), "vs_fp32_rel_err": rel_err(y, y_ref)}
+    del variant
+    empty_cache()
+    return out
+
+
+@torch.no_grad()
+def restart_run(args) -> int:
+    """Child process: a fresh resident engine on the parent's compile cache: the warm-up a restarted worker sees."""
+    results = Results(Path(args.out))
+    presets = load_presets(presets_file(args))
+    with part(results, "restart"):
+        pipe = make_pipe(args)
+        config = engine_config("resident", args.compile_cache_dir, presets_file(args))
+        loaded = prepare_pipeline(pipe, config)
+        writer = RecordingWriter()
+        engine = Engine(config, presets, writer)
+        start = time.perf_counter()
+        engine.start(loaded)
+        results["warmup_total_s"] = round(time.perf_counter() - start, 2)
+        results["ready"] = writer.until("ready")[1]
+        results["compile_cache_counters_restart"] = inductor_cache_counters()
+        results["recompiles"] = engine.recompiles
     return 0
 
 
@@ -510,32 +632,61 @@ def lowvram_run(args) -> int:
 
 def summarize(results: dict) -> dict:
     stock, tuned, stream = results.get("stock", {}), results.get("tuned", {}), results.get("stream", {})
+    numerics, turbo, fast = results.get("numerics", {}), results.get("turbo", {}), results.get("fast", {})
     clip = tuned.get("standard_clip", {})
     seconds = clip.get("seconds", {})
     mp4 = results.get("mp4", {}).get("seconds")
-    lowvram = results.get("lowvram", {})
+    peaked = (results.get("attention", {}).get("by_peak_scale") or {})
+    turbo_clip, fast_clip = turbo.get("clip", {}), fast.get("clip", {})
     return {
         "stock_per_step_s": stock.get("per_step_s"),
-        "tuned_per_step_s": clip.get("per_step_s"),
+        "lossless_per_step_s": clip.get("per_step_s"),
+        "turbo_per_step_s": turbo_clip.get("per_step_s"),
+        "fast_effective_per_step_s": fast_clip.get("effective_per_step_s"),
         "stock_vae_decode_s": stock.get("vae_decode_s"),
         "tuned_vae_decode_s": seconds.get("vae_decode"),
+        "vae_tuned_vs_stock_psnr_db": numerics.get("vae_tuned_vs_stock_psnr_db"),
         "text_encode_s": seconds.get("text_encode"),
         "stock_clip_s_estimate": stock.get("clip_s_estimate"),
-        "tuned_clip_engine_s": seconds.get("total"),
+        "lossless_clip_engine_s": seconds.get("total"),
+        "turbo_clip_engine_s": turbo_clip.get("seconds", {}).get("total"),
+        "fast_clip_engine_s": fast_clip.get("seconds", {}).get("total"),
         "mp4_encode_s": mp4,
+        "lossless_clip_with_mp4_s": round(seconds["total"] + mp4, 2) if seconds.get("total") and mp4 else None,
         "stock_peak_vram_gib": stock.get("peak_vram_gib"),
-        "tuned_peak_vram_gib": clip.get("peak_vram_gib"),
+        "lossless_peak_vram_gib": clip.get("peak_vram_gib"),
+        "turbo_peak_vram_gib": turbo_clip.get("peak_vram_gib"),
+        "stock_one_forward_s": stock.get("one_forward_s"),
+        "lossless_one_forward_s": tuned.get("one_forward_s"),
+        "turbo_one_forward_s": turbo.get("one_forward_s"),
+        "lossless_vs_stock_rel_err": numerics.get("tuned_vs_stock_rel_err"),
+        "stock_fp16_vs_fp32_rel_err": numerics.get("stock_fp16_vs_fp32_rel_err"),
+        "lossless_bf16_model_one_forward_s": results.get("lossless_bf16", {}).get("one_forward_s"),
+        "lossless_bf16_model_vs_stock_rel_err": results.get("lossless_bf16", {}).get("vs_stock_rel_err"),
+        "turbo_vs_stock_rel_err": numerics.get("turbo_vs_stock_rel_err"),
+        "lossless_vs_stock_psnr_db_short_run": next((v for k, v in numerics.items() if k.startswith("psnr_") and "_tuned_" in k), None),
+        "lossless_vs_stock_ssim_short_run": next((v for k, v in numerics.items() if k.startswith("ssim_") and "_tuned_" in k), None),
+        "turbo_vs_stock_psnr_db_short_run": next((v for k, v in numerics.items() if k.startswith("psnr_") and "_turbo_" in k), None),
+        "turbo_vs_stock_ssim_short_run": next((v for k, v in numerics.items() if k.startswith("ssim_") and "_turbo_" in k), None),
+        "turbo_vs_standard_psnr_db": turbo_clip.get("psnr_vs_standard_db"),
+        "turbo_vs_standard_ssim": turbo_clip.get("ssim_vs_standard"),
+        "fast_vs_standard_psnr_db": fast_clip.get("psnr_vs_standard_db"),
+        "fast_vs_standard_ssim": fast_clip.get("ssim_vs_standard"),
+        "fp8_attention_rel_err_by_peak_scale": {
+            scale: (row.get("fa3-fp8") or {}).get("rel_err_vs_cudnn_fp16") for scale, row in peaked.items()},
+        "fa3_bf16_attention_rel_err_by_peak_scale": {
+            scale: (row.get("fa3") or {}).get("rel_err_vs_cudnn_fp16") for scale, row in peaked.items()},
+        "attention_choice": (tuned.get("ready") or {}).get("tuning", {}).get("attention"),
         "warmup_cold_s": tuned.get("warmup_total_s"),
-        "warmup_restart_lowvram_s": lowvram.get("warmup_total_s"),
-        "tuned_vs_stock_rel_err": results.get("numerics", {}).get("tuned_vs_stock_rel_err"),
+        "warmup_warm_s": results.get("restart", {}).get("warmup_total_s"),
+        "warmup_by_preset_cold_s": (tuned.get("ready") or {}).get("warmup_seconds"),
+        "warmup_by_preset_warm_s": (results.get("restart", {}).get("ready") or {}).get("warmup_seconds"),
         "gpu_busy_nvml": (stream.get("gpu_busy_nvml") or {}).get("util_mean"),
-        "gpu_busy_stages": stream.get("gpu_busy_stage_fraction"),
         "max_gap_s": stream.get("max_gap_s"),
+        "stream_presets": [job["preset"] for job in stream.get("jobs", [])],
         "recompiles_while_serving": results.get("recompiles_after_all_jobs"),
-        "lowvram_peak_reserved_gib": lowvram.get("standard_clip", {}).get("peak_reserved_gib"),
-        "lowvram_clip_s": sum(lowvram.get("standard_clip", {}).get("seconds", {}).values()) or None,
-        "fast": [(r["cache"], r["effective_per_step_s"], r["psnr_vs_standard_db"])
-                 for r in results.get("fast", {}).get("runs", [])],
+        "recompiles_in_results": stream.get("recompiles_in_results"),
+        "allocator": os.environ.get("PYTORCH_CUDA_ALLOC_CONF"),
     }
 
 
@@ -550,9 +701,10 @@ def print_summary(results: dict) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True, help="where to write the JSON")
-    parser.add_argument("--part", choices=["main", "lowvram"], default="main", help=argparse.SUPPRESS)
+    parser.add_argument("--part", choices=["main", "lowvram", "restart"], default="main", help=argparse.SUPPRESS)
     parser.add_argument("--stock-steps", type=int, default=10, help="steps of the stock run (and of the PSNR run)")
-    parser.add_argument("--jobs", type=int, default=5, help="back-to-back jobs in the stream part")
+    parser.add_argument("--jobs", type=int, default=5, help="back-to-back jobs in the stream part (mixed presets)")
+    parser.add_argument("--lowvram", action="store_true", help="also run a lowvram engine under --cap-gib")
     parser.add_argument("--cap-gib", type=float, default=22.0, help="VRAM cap of the lowvram child")
     parser.add_argument("--compile-cache-dir", default=None, help="compile cache (default: a fresh, cold one)")
     parser.add_argument("--cache", dest="cache_candidates", type=json.loads, action="append", default=[],
@@ -565,7 +717,7 @@ def main(argv=None) -> int:
     if not CUDA and not args.tiny:
         print("engine_bench needs a CUDA GPU (or --tiny)", file=sys.stderr)
         return 2
-    return lowvram_run(args) if args.part == "lowvram" else main_run(args)
+    return {"lowvram": lowvram_run, "restart": restart_run}.get(args.part, main_run)(args)
 
 
 if __name__ == "__main__":

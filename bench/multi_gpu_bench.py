@@ -41,8 +41,9 @@ TINY_MODEL = REPO_ROOT / "var" / "fixtures" / "tiny-cogvideox"
 TINY_PRESETS = {
     "default": "standard",
     "presets": {
-        "standard": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0},
-        "draft": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 3, "guidance": 6.0},
+        "standard": {"description": "tiny", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 6, "guidance": 6.0},
+        "draft": {"description": "tiny, fewer steps", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 3,
+                  "guidance": 6.0},
     },
 }
 LATENCY_PROMPT, LATENCY_SEED = "a red fox runs through fresh snow at sunset, cinematic", 42
@@ -101,19 +102,20 @@ def save_random_model(model_dir: Path) -> int:
 
 
 def engine_env(args, model: Path, presets: Path, cache_dir: Path, gpus: str, cfg_parallel: bool) -> dict[str, str]:
-    return {
-        "ENGINE_MODEL": str(model),
-        "PRESETS_FILE": str(presets),
-        "ENGINE_DEVICE": "cpu" if args.tiny else "cuda",
-        "ENGINE_DTYPE": "auto",
-        "ENGINE_MEMORY_PROFILE": "auto" if args.tiny else "resident",  # two engines share each GPU while warming
-        "ENGINE_COMPILE": args.compile,
-        "ENGINE_COMPILE_CACHE_DIR": str(cache_dir),
-        "ENGINE_WARMUP": "1",
-        "ENGINE_LOG_LEVEL": "WARNING",
-        "ENGINE_CFG_PARALLEL": "1" if cfg_parallel else "0",
-        "CUDA_VISIBLE_DEVICES": gpus,
+    # The engine's settings as the worker hands them over: one document (worker/engine/PROTOCOL.md).
+    settings = {
+        "model": str(model),
+        "presets": json.loads(Path(presets).read_text()),
+        "device": "cpu" if args.tiny else "cuda",
+        "dtype": "auto",
+        "memory_profile": "auto" if args.tiny else "resident",  # two engines share each GPU while warming
+        "compile": args.compile,
+        "compile_cache_dir": str(cache_dir),
+        "warmup": True,
+        "log_level": "WARNING",
+        "cfg_parallel": cfg_parallel,
     }
+    return {"COGCAST_ENGINE_SETTINGS": json.dumps(settings), "CUDA_VISIBLE_DEVICES": gpus}
 
 
 def gpu_names() -> list[str]:

@@ -1,14 +1,21 @@
 // /gpu status (admins only): every worker's GPU, engine and jobs, the queue and Redis, with health warnings.
+import { z } from 'zod';
 import type { Command } from '../src/core/command.ts';
 import { fleetThresholds, renderFleetStatus } from '../src/core/fleet-status.ts';
+import { text } from '../src/core/texts.ts';
 import { readFleetSnapshot } from '../src/queue/fleet-readings.ts';
 
-export default {
+export const gpuStatusCommand = {
   name: 'gpu-status',
-  description: 'GPU workers, queue and Redis health (admins only)',
+  description: text('command.gpu_status'),
+  input: z.object({}),
+  words: { discord: 'gpu status', telegram: 'gpu', cli: null },
   adminOnly: true,
+  ack: 'private',
   async execute(ctx, _input, services) {
     const snapshot = await readFleetSnapshot(services.queue);
-    await ctx.reply({ kind: 'info', text: renderFleetStatus(snapshot, fleetThresholds(services.env)), private: true });
+    await ctx.reply({ kind: 'info', text: renderFleetStatus(snapshot, fleetThresholds(services.env)), private: true, confidential: true });
   },
 } satisfies Command<Record<string, never>>;
+
+export default gpuStatusCommand;

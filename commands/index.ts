@@ -1,10 +1,11 @@
-// Every user-facing command, by name: adapters look commands up here and never import one directly.
+// The built-in commands by name, for tests and scripts; platforms route from the registry (src/core/command-registry.ts), which loads this folder.
 import cancel from './cancel.ts';
 import gpuStatus from './gpu-status.ts';
+import help from './help.ts';
 import reroll from './reroll.ts';
 import video from './video.ts';
 
-export const commands = { video, cancel, reroll, gpuStatus } as const;
+export const commands = { video, cancel, reroll, gpuStatus, help } as const;
 export type { VideoInput } from './video.ts';
 export { checkVideoInput } from './video.ts';
 export type { CancelInput } from './cancel.ts';

@@ -1,14 +1,33 @@
 // /video (Discord), /gen (Telegram), `npm run video` (CLI): validate, snap to a preset, reserve quota, enqueue.
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import type { ChatContext } from '../src/core/chat-context.ts';
 import { type Command, type CommandServices, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
-import { text } from '../src/core/texts.ts';
 import { validatePrompt } from '../src/core/prompt.ts';
-import { chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
+import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
+import { text } from '../src/core/texts.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.ts';
 
-export interface VideoInput {
+/** The input as people give it; the prompt's clean-up and the preset's snapping are the pre-check's job. */
+export const videoInputSchema = z.object({
+  prompt: z.string().min(1).meta({ description: text('command.video.prompt'), text: true, invalid: { code: 'prompt_empty' } }),
+  preset: z.string().optional().meta({ description: text('command.video.preset'), placeholder: 'NAME' }),
+  // Coerced: forms and typed commands give text ("42"); "12abc" still fails and gets bad_seed.
+  seed: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SEED)
+    .optional()
+    .meta({ description: text('command.video.seed'), placeholder: 'N', invalid: { code: 'bad_seed', params: { max: MAX_SEED } } }),
+  negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"', typedOnly: true }),
+});
+
+export type VideoInput = z.infer<typeof videoInputSchema>;
+
+/** A video request as queueVideo takes it: the user's input, or an earlier job's for a reroll. */
+export interface VideoRequest {
   prompt?: string;
   negativePrompt?: string;
   preset?: string;
@@ -23,10 +42,10 @@ export function formatEta(seconds: number): string {
 }
 
 /**
- * The checks that need no I/O (prompt, preset, seed): throws the UserFacingError to show. Adapters that must
+ * The checks that need no I/O (prompt, preset, seed): throws the UserFacingError to show. Platforms that must
  * acknowledge quickly (Discord) run it before acknowledging, so bad input gets a private answer at once.
  */
-export function checkVideoInput(input: VideoInput, services: Pick<CommandServices, 'env' | 'presets' | 'blocklist'>) {
+export function checkVideoInput(input: VideoRequest, services: Pick<CommandServices, 'env' | 'presets' | 'blocklist'>) {
   const prompt = validatePrompt(input.prompt, services.env.PROMPT_MAX_CHARS, services.blocklist);
   const negativePrompt = input.negativePrompt ? validatePrompt(input.negativePrompt, services.env.PROMPT_MAX_CHARS, services.blocklist) : '';
   const preset = snapToPreset(services.presets, input.preset);
@@ -35,7 +54,7 @@ export function checkVideoInput(input: VideoInput, services: Pick<CommandService
 }
 
 /** Turns a valid input into a queued job and tells the user where it stands; returns the job id. */
-export async function queueVideo(ctx: ChatContext, input: VideoInput, services: CommandServices): Promise<string> {
+export async function queueVideo(ctx: ChatContext, input: VideoRequest, services: CommandServices): Promise<string> {
   if (services.redis.status !== 'ready') throw new UserFacingError('queue_unavailable');
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(input, services);
   const requestId = randomUUID();
@@ -69,14 +88,35 @@ export async function queueVideo(ctx: ChatContext, input: VideoInput, services: 
       text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }),
     ].join('\n'),
     buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel') }],
+    jobId: enqueued.jobId,
   });
   return enqueued.jobId;
 }
 
-export default {
+export const videoCommand = {
   name: 'video',
-  description: 'Generate a short video from a text prompt',
+  description: text('command.video'),
+  input: videoInputSchema,
+  words: { telegram: 'gen' },
+  ack: 'public',
+  order: 1,
+  examples: [text('help.example_prompt'), text('help.example_options')],
+  hints: ({ env, presets }) => ({
+    prompt: { maxLength: env.PROMPT_MAX_CHARS },
+    preset: {
+      choices: presets.names.map((name) => ({
+        value: name,
+        ...(name === presets.defaultName ? { tag: text('command.default_tag') } : {}),
+        description: presets.byName.get(name)?.description ?? '',
+      })),
+    },
+  }),
+  precheck(input, services) {
+    checkVideoInput(input, services);
+  },
   async execute(ctx, input, services) {
     await queueVideo(ctx, input, services);
   },
 } satisfies Command<VideoInput>;
+
+export default videoCommand;

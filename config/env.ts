@@ -1,6 +1,8 @@
 // The single registry of cogcast's environment variables: each one's default and meaning, parsed once at start-up.
+import { accessSync, constants, statSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
+import { engineSettingsSchema } from '../worker/engine-client/engine-protocol.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -20,6 +22,26 @@ const gpuPlan = z
   .pipe(z.string().regex(/^(auto|[\w-]+(\+[\w-]+)*(,[\w-]+(\+[\w-]+)*)*)$/, 'auto, or GPU ids such as 0,1 (one worker each) or 0+1,2+3 (two GPUs per worker)'))
   .transform((s): 'auto' | string[] => (s === 'auto' ? 'auto' : s.split(',')));
 
+// The ENGINE_* variables become the engine's settings document (worker/engine-client/engine-settings.ts): their
+// values are checked by the same schemas the engine validates, so the two cannot disagree on what is allowed.
+const engine = engineSettingsSchema.shape;
+// A password in a URL must be percent-encoded: an unencoded `/` or `@` would make part of it the host or path.
+const redisUrl = z
+  .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL (percent-encode / @ : in the password)' })
+  .refine((s) => !URL.canParse(s) || new URL(s).hostname !== '', 'a redis:// or rediss:// URL with a host (percent-encode / @ : in the password)');
+const readableFileOrEmpty = z.string().refine((s) => s === '' || isReadableFile(s), 'a readable file (or empty)');
+// Short passwords fall to guessing even behind a throttle.
+const longSecretOrEmpty = z.string().refine((s) => s === '' || s.length >= 16, 'at least 16 characters (or empty: off)');
+
+function isReadableFile(path: string): boolean {
+  try {
+    accessSync(path, constants.R_OK);
+    return statSync(path).isFile();
+  } catch {
+    return false;
+  }
+}
+
 interface EnvVar<S extends z.ZodType = z.ZodType> {
   default: string;
   doc: string;
@@ -34,10 +56,12 @@ function v<S extends z.ZodType>(schema: S, defaultValue: string, doc: string, se
 /** Every variable cogcast reads. README's configuration table is checked against this list by a test. */
 export const ENV_REGISTRY = {
   COGCAST_ROLE: v(z.enum(['all', 'bot', 'worker']), 'all', 'What `npm start` runs: the chat bots, one GPU worker, or both'),
-  REDIS_URL: v(z.url({ protocol: /^rediss?$/ }), 'redis://127.0.0.1:6379', 'Redis holding the BullMQ queue, quotas and markers'),
+  REDIS_URL: v(redisUrl, 'redis://127.0.0.1:6379', 'Redis holding the BullMQ queue, quotas and markers'),
+  REDIS_TLS_CA_FILE: v(readableFileOrEmpty, '', 'PEM file of the CA that signed the Redis server\'s certificate (rediss:// only); empty = the system CAs'),
   REDIS_LOCAL_PORT: v(z.coerce.number().int().min(1).max(65535), '6379', 'Port of the default Redis address, redis://127.0.0.1:<port>, used when REDIS_URL is unset, and of the local redis-server `npm start` runs there (AOF, noeviction, data in var/redis)'),
   QUEUE_NAME: v(z.string().regex(/^[a-z0-9-]+$/), 'cogcast-video', 'BullMQ queue name (lowercase letters, digits, dashes)'),
   PRESETS_FILE: v(z.string().min(1), 'config/presets.json', 'The locked presets file (the demo model, which only makes tiny clips, uses config/presets.demo.json unless this is set)'),
+  COMMANDS_DIR: v(z.string().min(1), 'commands', 'Comma-separated folders whose files are the user-facing commands (each file one command, routed on every platform)'),
   LOG_LEVEL: v(z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'Log level of the TypeScript processes'),
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
@@ -55,13 +79,13 @@ export const ENV_REGISTRY = {
 
   ENGINE_MODEL: v(z.string().min(1), 'auto', 'auto = models/CogVideoX-2b or the hub id on a CUDA host, else the tiny demo model (clips are noise); or a local diffusers-layout directory, or a hub id where the host has internet'),
   ENGINE_PYTHON: v(z.string().min(1), '.venv/bin/python', "The engine's Python interpreter (npm start/test build .venv)"),
-  ENGINE_DEVICE: v(z.string().regex(/^(auto|cpu|cuda(:\d+)?)$/), 'auto', 'auto, cpu, cuda or cuda:N'),
-  ENGINE_DTYPE: v(z.enum(['auto', 'float16', 'bfloat16', 'float32']), 'auto', 'auto = float16 on GPU, float32 on CPU'),
-  ENGINE_MEMORY_PROFILE: v(z.enum(['auto', 'resident', 'lowvram']), 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
-  ENGINE_COMPILE: v(z.enum(['auto', '0', '1']), 'auto', 'torch.compile the transformer (auto = on GPU only)'),
+  ENGINE_DEVICE: v(engine.device, 'auto', 'auto, cpu, cuda or cuda:N'),
+  ENGINE_DTYPE: v(engine.dtype, 'auto', 'auto = float16 on GPU, float32 on CPU'),
+  ENGINE_MEMORY_PROFILE: v(engine.memory_profile, 'auto', 'resident keeps every module on the GPU; lowvram offloads the text encoder and tiles the VAE; auto picks from free VRAM'),
+  ENGINE_COMPILE: v(engine.compile, 'auto', 'torch.compile the transformer (auto = on GPU only)'),
   ENGINE_COMPILE_CACHE_DIR: v(z.string().min(1), 'var/compile-cache', "torch.compile's on-disk cache: a restarted engine reuses the compiled kernels"),
   ENGINE_WARMUP: v(flag, '1', 'Run every preset once when the engine starts'),
-  ENGINE_LOG_LEVEL: v(z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']), 'WARNING', 'Python logging level of the engine'),
+  ENGINE_LOG_LEVEL: v(engine.log_level, 'WARNING', 'Python logging level of the engine'),
   ENGINE_CFG_PARALLEL: v(z.enum(['0', '1']), '0', '1 = each engine spreads every clip over two GPUs, the conditional and unconditional halves of guidance in parallel; needs two visible GPUs per engine'),
   ENGINE_START_TIMEOUT_S: v(positiveInt, '900', 'Longest wait for the engine to load and warm up'),
   ENGINE_STEP_TIMEOUT_S: v(positiveInt, '120', 'Longest silence from a busy engine before it counts as hung and is restarted'),
@@ -81,12 +105,12 @@ export const ENV_REGISTRY = {
   VRAM_WARN_ABOVE: v(ratio, '0.95', '/gpu status warns when this fraction of the VRAM is in use'),
   TEMP_WARN_ABOVE_C: v(positiveNumber, '85', '/gpu status warns when the GPU is hotter than this, in °C'),
   ENGINE_RESTARTS_WARN: v(positiveInt, '3', '/gpu status warns once a worker\'s engine has restarted this many times'),
-  OPS_HOST: v(z.string().min(1), '0.0.0.0', 'Address the metrics, healthz and dashboard servers listen on'),
-  METRICS_PORT: v(port, '9464', 'Port of GET /metrics and GET /healthz of the bot process (0 = off)'),
-  WORKER_METRICS_PORT: v(port, '9465', 'Port of GET /metrics and GET /healthz of a worker process (0 = off)'),
-  DASHBOARD_PORT: v(port, '3000', 'Port of the queue dashboard (bull-board), served by the bot process'),
+  OPS_HOST: v(z.string().min(1), '127.0.0.1', 'Address the ops server (/metrics, /healthz, /dashboard) listens on; 0.0.0.0 opens it to the network'),
+  METRICS_PORT: v(port, '9464', 'Port of the bot process\'s ops server: GET /metrics, GET /healthz and the dashboard under /dashboard/ (0 = off)'),
+  WORKER_METRICS_PORT: v(port, '9465', 'Port of a worker process\'s ops server: GET /metrics and GET /healthz (0 = off)'),
+  METRICS_TOKEN: v(longSecretOrEmpty, '', 'When set, GET /metrics needs `Authorization: Bearer <token>` (at least 16 characters); empty = open', true),
   DASHBOARD_USER: v(z.string(), '', 'Dashboard login (HTTP basic auth); the dashboard is off unless user and password are both set'),
-  DASHBOARD_PASSWORD: v(z.string(), '', 'Dashboard password (HTTP basic auth)', true),
+  DASHBOARD_PASSWORD: v(longSecretOrEmpty, '', 'Dashboard password (HTTP basic auth), at least 16 characters; repeated failures from one address are refused for a while', true),
 
   WEB_HOST: v(z.string().min(1), '127.0.0.1', 'Address the web page listens on; anything beyond loopback needs WEB_TOKEN or WEB_USER + WEB_PASSWORD'),
   WEB_PORT: v(port, '8080', 'Port of the web page served by the bot process (0 = off)'),
@@ -102,13 +126,16 @@ export const ENV_REGISTRY = {
   DISCORD_GUILD_ID: v(z.string().regex(/^(\d{17,20})?$/), '', '`npm run discord:register` registers the commands in this guild only (instant); empty = globally'),
   DISCORD_ADMIN_IDS: v(idList, '', 'Comma-separated Discord user ids allowed /gpu status (besides `discord:<id>` entries of ADMIN_IDS)'),
   DISCORD_ADMIN_ROLE_IDS: v(idList, '', 'Comma-separated Discord role ids whose members may use /gpu status'),
+  DISCORD_EDIT_PACE_MS: v(positiveInt, '2000', 'Least time between two status-message edits in one Discord channel, held across every bot and worker process (over Redis)'),
 
   TELEGRAM_BOT_TOKEN: v(token, '', 'Telegram bot token from @BotFather; when set, `npm start` runs the Telegram bot and workers deliver to Telegram', true),
   TELEGRAM_ADMIN_IDS: v(idList, '', 'Comma-separated Telegram user ids allowed /gpu status (besides `telegram:<id>` entries of ADMIN_IDS)'),
   TELEGRAM_API_ROOT: v(z.url({ protocol: /^https?$/ }), 'https://api.telegram.org', 'Bot API server; a self-hosted telegram-bot-api server here also lifts the upload limit to 2000 MB'),
   TELEGRAM_WEBHOOK_URL: v(z.union([z.literal(''), z.url({ protocol: /^https$/ })]), '', 'Public HTTPS URL Telegram posts updates to (webhook mode); empty = long polling'),
+  TELEGRAM_WEBHOOK_HOST: v(z.string().min(1), '127.0.0.1', 'Address the webhook server listens on (webhook mode only); 0.0.0.0 when the TLS proxy is on another host'),
   TELEGRAM_WEBHOOK_PORT: v(positiveInt, '8080', 'Local port the webhook server listens on, behind your TLS proxy (webhook mode only)'),
-  TELEGRAM_WEBHOOK_SECRET: v(z.string().regex(/^[A-Za-z0-9_-]{0,256}$/), '', 'Secret Telegram sends with every webhook call; empty = derived from the bot token', true),
+  TELEGRAM_WEBHOOK_SECRET: v(z.string().regex(/^[A-Za-z0-9_-]{0,256}$/), '', 'Secret Telegram sends with every webhook call; empty = a random one each start', true),
+  TELEGRAM_EDIT_PACE_MS: v(positiveInt, '3000', 'Least time between two status-message edits in one Telegram chat, held across every bot and worker process (over Redis); Telegram allows about one per second per chat'),
   TELEGRAM_UPLOAD_LIMIT_MB: v(z.union([z.literal('').transform(() => null), positiveNumber]), '', 'Largest clip sent as is; bigger ones are re-encoded to fit. Empty = 50 on api.telegram.org, 2000 on a self-hosted API root'),
 } as const;
 
@@ -142,21 +169,19 @@ export function isSetByOperator(name: EnvName, source: NodeJS.ProcessEnv = proce
   return source[name] !== undefined;
 }
 
-/** Names of the variables marked secret (tokens, passwords): never logged, never passed to the engine. */
+/** Names of the variables marked secret (tokens, passwords): never logged (the engine's environment is allow-listed). */
 export function secretEnvNames(): EnvName[] {
   return (Object.entries(ENV_REGISTRY) as [EnvName, EnvVar][]).filter(([, spec]) => spec.secret).map(([name]) => name);
 }
 
-/** A copy of `source` without the secret variables: what a child process such as the engine may see. */
-export function withoutSecrets(source: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  const copy = { ...source };
-  for (const name of secretEnvNames()) delete copy[name];
-  return copy;
-}
-
 /** `redis://user:pw@host` -> `redis://user:***@host`: config errors name the URL, never its password. */
 export function hideUrlPassword(value: string): string {
-  return value.replace(/^([a-z][a-z0-9+.-]*:\/\/[^/@:]*:)[^/@]*@/i, '$1***@');
+  // Up to the last `@`: an unencoded password may itself hold `/`, `:` or `@`.
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)(.*)@([^@]*)$/is.exec(value);
+  if (!match) return value;
+  const [, scheme, userinfo, rest] = match as unknown as [string, string, string, string];
+  const colon = userinfo.indexOf(':');
+  return `${scheme}${colon < 0 ? '***' : `${userinfo.slice(0, colon)}:***`}@${rest}`;
 }
 
 function loadProcessEnv(): NodeJS.ProcessEnv {

@@ -3,18 +3,22 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
-import { type Env, isSetByOperator, withoutSecrets } from '../config/env.ts';
+import { type Env, isSetByOperator } from '../config/env.ts';
 import { loadPresets } from '../config/presets.ts';
 import { logger, withJobFields } from '../src/core/log.ts';
 import { UserQuota } from '../src/core/quota.ts';
 import { listenForCancels } from '../src/queue/job-cancellation.ts';
 import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
+import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
-import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
+import { JobEvents } from '../src/queue/job-events.ts';
+import { cogcastKey } from '../src/queue/redis.ts';
+import { workerOutbounds } from '../src/platforms/configured-outbounds.ts';
+import type { PlatformOutbound } from '../src/platforms/platform.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
-import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
+import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
@@ -22,14 +26,15 @@ import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
 import { LockWatch } from './jobs/job-lock.ts';
+import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
 import { WorkerActivity } from './observability/worker-activity.ts';
 import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 
 export const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'engine');
 
 export interface VideoWorkerOptions {
-  /** Platform deliveries besides the CLI's local-file one. */
-  deliveries?: Delivery[];
+  /** Platform outbounds besides the CLI's local-file one (see configuredOutbounds). */
+  deliveries?: PlatformOutbound[];
   /** Extra environment for the engine process (CUDA_VISIBLE_DEVICES, say). */
   engineEnv?: NodeJS.ProcessEnv;
   /** Override WORKER_STALLED_INTERVAL_MS / WORKER_LOCK_DURATION_MS (tests use short ones). */
@@ -59,42 +64,29 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const log = withJobFields(logger('worker', { workerId: id }), () => activity.logFields());
   const model =
     options.model ??
-    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log }));
+    (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
-  const redis = workerConnection(config.REDIS_URL);
-  const subscriber = workerConnection(config.REDIS_URL);
+  const redis = workerConnection(config);
+  const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
-  const jobConnection = workerConnection(config.REDIS_URL);
-  const queue = videoQueueFromConfig(config, redis, presets);
+  const jobConnection = workerConnection(config);
+  // The platforms' outbound side, reached through its one registry: delivery, and the status messages' writers.
+  const outbounds = workerOutbounds(config, { redis, prefix: cogcastKey(config.QUEUE_NAME), log: log.child({ component: 'outbound' }) }, options.deliveries ?? []);
+  const events = new JobEvents(outbounds.store, outbounds);
+  const queue = videoQueueFromConfig(config, redis, presets, events);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
-    // Bot tokens and passwords stay out of the engine's environment.
-    env: withoutSecrets({
-      ...process.env,
-      ...options.engineEnv,
-      ENGINE_MODEL: model.model,
-      PRESETS_FILE: resolve(presetsFile),
-      // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
-      HF_HUB_DISABLE_PROGRESS_BARS: '1',
-      ENGINE_DEVICE: config.ENGINE_DEVICE,
-      ENGINE_DTYPE: config.ENGINE_DTYPE,
-      ENGINE_MEMORY_PROFILE: config.ENGINE_MEMORY_PROFILE,
-      ENGINE_COMPILE: config.ENGINE_COMPILE,
-      ENGINE_COMPILE_CACHE_DIR: resolve(config.ENGINE_COMPILE_CACHE_DIR),
-      ENGINE_CFG_PARALLEL: config.ENGINE_CFG_PARALLEL,
-      ENGINE_WARMUP: config.ENGINE_WARMUP ? '1' : '0',
-      ENGINE_LOG_LEVEL: config.ENGINE_LOG_LEVEL,
-    }),
+    // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
+    settings: engineSettings(config, presets, model.model),
+    // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
+    env: { ...process.env, ...options.engineEnv, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
     stepTimeoutMs: config.ENGINE_STEP_TIMEOUT_S * 1000,
     log: log.child({ component: 'engine' }),
   });
   options.onEngine?.(engine);
-  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR));
-  for (const d of options.deliveries ?? []) router.register(d);
-
   // Beating from here on, so that /gpu status shows the engine warming up.
   const heartbeat = startWorkerHeartbeat({ redis, queue, workerId: id, engine, activity, intervalMs: config.HEARTBEAT_INTERVAL_MS, log });
 
@@ -110,11 +102,12 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
     config.QUEUE_NAME,
-    createVideoProcessor({
+    scrubbedProcessor(createVideoProcessor({
       engine,
       presets,
       queue,
-      router,
+      outbounds,
+      events,
       marker: new DeliveryMarker(redis, prefix),
       cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600)),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),
@@ -127,17 +120,19 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       lockWatch,
       onDiscarded: (jobId, reason) => activity.discarded(jobId, reason),
       log,
-    }),
+    })),
     {
       connection: jobConnection,
       concurrency: 1,
       name: id,
       stalledInterval: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
       lockDuration,
+      // A job whose worker died is taken over, not failed: as many deaths as it has attempts (BullMQ's default is 1).
+      maxStalledCount: config.JOB_ATTEMPTS,
     },
   );
   lockWatch.observe(worker);
-  worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
+  logRedisErrors(worker, 'worker', log);
   activity.observe(worker);
   observeJobMetrics(worker, engine, id);
   await listenForCancels(subscriber, queue, (jobId) => {

@@ -1,18 +1,20 @@
 // `npm start`: runs the chat bots, one GPU worker, or both (COGCAST_ROLE) on what this machine has (a local Redis,
 // the demo model where there are no weights), says what it runs in a summary, and stops in order on SIGTERM.
-import { text } from '../core/texts.ts';
+// Only what the first checks need is imported up front: a wrong ENGINE_MODEL or web setting is reported in
+// seconds, before the platform libraries (discord.js, telegraf, BullMQ, express) load.
 import { resolve } from 'node:path';
 import { type Env, env, isSetByOperator } from '../../config/env.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
-import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
-import { ModelUnavailableError, type ResolvedModel, resolveEngineModel } from '../../worker/engine-client/model-resolution.ts';
-import { startChatAdapters, type RunningAdapter } from '../platforms/start-adapters.ts';
-import { createCommandServices } from '../app-services.ts';
-import { configureLogs, logger } from '../core/log.ts';
-import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
-import { dashboardCredentials } from '../ops/dashboard.ts';
-import { type ProvidedRedis, RedisUnavailableError, provideRedis } from '../queue/embedded-redis.ts';
 import { loadPresets } from '../../config/presets.ts';
+import { PROJECT_ROOT } from '../../worker/engine-client/engine-settings.ts';
+import { ModelUnavailableError, type ResolvedModel, resolveEngineModel } from '../../worker/engine-client/model-resolution.ts';
+import type { RunningWorker } from '../../worker/video-worker.ts';
+import type { createCommandServices } from '../app-services.ts';
+import { configureLogs, logger } from '../core/log.ts';
+import { text } from '../core/texts.ts';
+import type { RunningOps } from '../ops/process-ops.ts';
+import type { RunningAdapter } from '../platforms/start-adapters.ts';
+import { checkWebSettings, WebConfigError } from '../platforms/web/web-access.ts';
+import type { ProvidedRedis } from '../queue/embedded-redis.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { chatPlatformLine, followEngineStart, type PlatformLine, StartupReport } from './startup-summary.ts';
 
@@ -46,17 +48,31 @@ async function cannotStart(message: string): Promise<never> {
 }
 
 try {
+  checkWebSettings(config);
+  // An operator's REDIS_URL is only pinged (never replaced): a dead one is said at once, before the model is built.
+  if (isSetByOperator('REDIS_URL')) {
+    const { provideRedis } = await import('../queue/embedded-redis.ts');
+    redis = await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: true, dataDir: resolve('var/redis'), log });
+  }
   // The model first: a wrong ENGINE_MODEL is reported in seconds, before any platform comes up.
   let model: ResolvedModel | null = null;
   if (config.COGCAST_ROLE !== 'bot') {
-    model = await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: process.cwd(), log });
+    model = await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log });
     // The demo model makes tiny clips only: the bot offers its presets too.
     if (model.presetsFile) config = { ...config, PRESETS_FILE: model.presetsFile };
     if (model.demo) log.warn({ model: model.model, why: model.why }, text('demo_model'));
     else log.info({ model: model.model, why: model.why }, 'engine model');
   }
 
-  redis = await provideRedis({ url: config.REDIS_URL, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
+  const { provideRedis } = await import('../queue/embedded-redis.ts');
+  const { createCommandServices } = await import('../app-services.ts');
+  const { startChatAdapters } = await import('../platforms/start-adapters.ts');
+  const { startProcessOps } = await import('../ops/process-ops.ts');
+  const { dashboardCredentials } = await import('../ops/dashboard.ts');
+  const { configuredOutbounds } = await import('../platforms/configured-outbounds.ts');
+  const { startVideoWorker } = await import('../../worker/video-worker.ts');
+
+  redis ??= await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
 
   const platforms: PlatformLine[] = [];
   const off: PlatformLine[] = [];
@@ -66,6 +82,7 @@ try {
     platforms.push(...adapters.map(chatPlatformLine));
     if (!config.TELEGRAM_BOT_TOKEN) off.push({ platform: 'telegram', detail: 'set TELEGRAM_BOT_TOKEN' });
     if (!config.DISCORD_TOKEN) off.push({ platform: 'discord', detail: 'set DISCORD_TOKEN' });
+    if (config.WEB_PORT === 0) off.push({ platform: 'web', detail: 'WEB_PORT=0' });
   }
   // One /metrics + /healthz per process; the worker's engine joins health once it exists.
   const port = config.COGCAST_ROLE === 'worker' ? config.WORKER_METRICS_PORT : config.METRICS_PORT;
@@ -79,20 +96,21 @@ try {
     platforms,
     off,
     model,
-    metricsUrl: ops?.metricsPort ? `http://${opsHost}:${ops.metricsPort}` : null,
-    dashboardUrl: ops?.dashboardPort ? `http://${opsHost}:${ops.dashboardPort}/` : null,
+    metricsUrl: ops?.port ? `http://${opsHost}:${ops.port}` : null,
+    dashboardUrl: ops?.port && ops.dashboardPath ? `http://${opsHost}:${ops.port}${ops.dashboardPath}/` : null,
     dashboardOff: dashboardCredentials(config) ? 'port busy' : 'set DASHBOARD_USER and DASHBOARD_PASSWORD',
   });
 
   if (config.COGCAST_ROLE !== 'bot' && model) {
     const presetNames = loadPresets(config.PRESETS_FILE).names;
-    worker = await startVideoWorker(config, { deliveries: await configuredDeliveries(config), model, onEngine: (client) => followEngineStart(client, report, presetNames) });
+    worker = await startVideoWorker(config, { deliveries: configuredOutbounds(config), model, onEngine: (client) => followEngineStart(client, report, presetNames) });
     log.info({ workerId: worker.id }, 'GPU worker taking jobs');
     if (!ops) ops = await startProcessOps({ config, port: port || null, queue: worker.queue, engine: worker.engine, log });
   }
   // A signal that came while starting is acted on now, with everything started known to shutdown.
   stop.stopWith(shutdown);
 } catch (err) {
-  if (err instanceof RedisUnavailableError || err instanceof ModelUnavailableError) await cannotStart(err.message);
+  // Each of these is one paragraph already (RedisUnavailableError too: its module loads late, so it is not named here).
+  if (err instanceof ModelUnavailableError || err instanceof WebConfigError) await cannotStart(err.message);
   await cannotStart((err as Error).message);
 }

@@ -1,6 +1,6 @@
 // The platform-neutral view of one chat command: who asked, how to answer, where results go.
 
-export type Platform = 'discord' | 'telegram' | 'cli';
+export type Platform = 'discord' | 'telegram' | 'cli' | 'web';
 
 export interface ChatUser {
   /** Platform-local id; `${platform}:${id}` is unique across platforms. */
@@ -18,18 +18,30 @@ export interface DeliveryTarget {
 }
 
 export interface ReplyButton {
-  /** e.g. `cancel:<jobId>`; adapters route presses back to commands. */
-  action: 'cancel' | 'reroll';
+  /** The command a press runs (`cancel`, `reroll`, ...), with `{ jobId }` as its input; see src/core/buttons.ts. */
+  action: string;
   jobId: string;
   label: string;
 }
 
+/** A piece of a rich line: plain text, or text each platform shows in its own bold / code markup. */
+export type Span = string | { bold: string } | { code: string };
+
 export interface Reply {
   kind: 'accepted' | 'info' | 'error';
+  /** The plain text; platforms escape it for their markup. */
   text: string;
-  /** Only the requester sees it, where the platform can do that (Discord ephemeral replies). */
+  /** The same content with emphasis, for platforms with markup (help); `text` stays its plain form. */
+  rich?: Span[][];
+  /** Only the requester sees it, where the platform can do that (Discord ephemeral replies, Telegram private chat). */
   private?: boolean;
+  /** Must not be seen by others (admin answers): where a platform has no private reply in a group (Telegram), it goes to the user's private chat or is withheld. */
+  confidential?: boolean;
   buttons?: ReplyButton[];
+  /** For an accepted reply: the job it queued (the CLI waits for it). */
+  jobId?: string;
+  /** Jobs removed from the queue before any worker took them: no worker will mark their status messages. */
+  removedJobs?: { jobId: string; delivery: DeliveryTarget }[];
 }
 
 export interface ChatContext {
@@ -38,4 +50,8 @@ export interface ChatContext {
   reply(reply: Reply): Promise<void>;
   /** Called once a request is valid: the adapter returns where the worker should deliver. */
   deliveryTarget(): Promise<DeliveryTarget>;
+  /** True when `target` (an earlier job's delivery) is in the chat this command came from. */
+  sameChat?(target: DeliveryTarget): boolean;
+  /** The bot's own handle on this platform (Telegram `@name`), for texts that show how to address it. */
+  botUsername?: string;
 }

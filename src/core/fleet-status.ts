@@ -60,6 +60,9 @@ export function fleetWarnings(snapshot: FleetSnapshot, t: FleetThresholds): stri
     if (gpu?.temperatureC != null && gpu.temperatureC > t.tempWarnAboveC) {
       warnings.push(`${w.workerId}: GPU at ${Math.round(gpu.temperatureC)} °C (> ${t.tempWarnAboveC} °C)`);
     }
+    const recompiles = w.engine.report?.recompiles ?? 0;
+    // Presets are static shapes, compiled at warm-up: a recompile means a shape escaped it (each costs minutes).
+    if (recompiles > 0) warnings.push(`${w.workerId}: engine recompiled ${recompiles} graph${recompiles === 1 ? '' : 's'} after warm-up`);
     if (w.engine.restarts >= t.engineRestartsWarn) {
       warnings.push(`${w.workerId}: engine restarted ${w.engine.restarts} time${w.engine.restarts === 1 ? '' : 's'}`);
     }
@@ -91,10 +94,27 @@ export function renderWorker(w: WorkerHeartbeat, now: number): string[] {
   }
   const failed = w.jobsFailed > 0 ? ` (${w.jobsFailed} failed)` : '';
   lines.push(`jobs ${w.jobsDone}${failed} · median ${w.medianJobS == null ? '–' : seconds(w.medianJobS)} · restarts ${w.engine.restarts}`);
+  lines.push(...renderEngineReport(w.engine.report));
   if (w.lastError) {
     const message = w.lastError.message.length > 80 ? `${w.lastError.message.slice(0, 79)}…` : w.lastError.message;
     lines.push(`last error ${ago(now - w.lastError.at)} ago: ${message}`);
   }
+  return lines;
+}
+
+/** What the engine told about itself: its tuning, and the memory of its last job (GPU workers only). */
+function renderEngineReport(report: WorkerHeartbeat['engine']['report']): string[] {
+  if (!report) return [];
+  const lines: string[] = [];
+  if (report.attention !== null || report.compiled !== null) {
+    lines.push(`tuning: ${report.attention ?? '?'} attention · ${report.compiled ? 'compiled' : 'eager'}`);
+  }
+  const after = report.afterJob;
+  const memory = [
+    report.lastPeakVramBytes == null ? null : `peak ${gib(report.lastPeakVramBytes)} GiB`,
+    after?.allocatedBytes == null ? null : `after ${gib(after.allocatedBytes)} GiB${after.reservedBytes == null ? '' : ` (${gib(after.reservedBytes)} held)`}`,
+  ].filter(Boolean);
+  if (memory.length > 0) lines.push(`last job ${memory.join(' · ')}`);
   return lines;
 }
 

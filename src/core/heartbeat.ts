@@ -30,7 +30,24 @@ export const heartbeatSchema = z.object({
       powerW: nullableNumber,
     })
     .nullable(),
-  engine: z.object({ state: engineStateSchema, restarts: z.number().int().nonnegative() }),
+  engine: z.object({
+    state: engineStateSchema,
+    restarts: z.number().int().nonnegative(),
+    /** What the engine reported (optional: workers of an older build omit it). */
+    report: z
+      .object({
+        /** Attention kernel and whether the transformer is compiled; null before the first ready. */
+        attention: z.string().nullable(),
+        compiled: z.boolean().nullable(),
+        /** torch.compile graphs built since ready: 0 unless a shape escaped the warm-up. */
+        recompiles: z.number().int().nonnegative(),
+        /** Peak VRAM of the last finished job. */
+        lastPeakVramBytes: nullableNumber,
+        /** VRAM allocated and reserved after the last job's torch.cuda.empty_cache(). */
+        afterJob: z.object({ allocatedBytes: nullableNumber, reservedBytes: nullableNumber }).nullable(),
+      })
+      .optional(),
+  }),
   job: z
     .object({
       id: z.string(),

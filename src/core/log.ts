@@ -1,30 +1,13 @@
 // Structured JSON logs (pino) on stderr; secrets are redacted as fields and scrubbed from every line's text.
 import { pino, type Logger } from 'pino';
 import { type Env, ENV_REGISTRY, secretEnvNames } from '../../config/env.ts';
+import { REDACTED, registerSecret, scrubSecrets } from './scrub-secrets.ts';
 
-const REDACTED = '[redacted]';
 const secretFields = secretEnvNames().flatMap((name) => [name, `*.${name}`]);
 
 // Secrets can hide in message text too (an error quoting a request URL): every written line is scrubbed of
-// the configured secret values and of anything shaped like a Telegram or Discord bot token.
-const secretValues = new Set<string>();
-const TOKEN_SHAPES = [/\d{5,}:[A-Za-z0-9_-]{30,}/g, /[A-Za-z0-9_-]{23,28}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}/g];
-
-function scrub(line: string): string {
-  let out = line;
-  for (const secret of secretValues) {
-    out = out.split(secret).join(REDACTED);
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) out = out.split(escaped).join(REDACTED);
-  }
-  for (const shape of TOKEN_SHAPES) out = out.replace(shape, REDACTED);
-  return out;
-}
-
-/** Never log `value` (shorter than 6 characters is ignored: scrubbing it would mangle ordinary words). */
-export function registerSecret(value: string | undefined | null): void {
-  if (value && value.length >= 6) secretValues.add(value);
-}
+// the configured secret values and of anything shaped like a credential (scrub-secrets.ts).
+export { registerSecret } from './scrub-secrets.ts';
 
 function registerConfiguredSecrets(source: Record<string, unknown>): void {
   for (const name of secretEnvNames()) registerSecret(typeof source[name] === 'string' ? source[name] : undefined);
@@ -47,7 +30,7 @@ const root = pino(
     level: initialLevel.success ? initialLevel.data : 'info',
     base: { pid: process.pid },
     redact: { paths: ['token', '*.token', 'botToken', '*.botToken', 'authorization', '*.authorization', 'interactionToken', '*.interactionToken', 'target.token', '*.target.token', ...secretFields], censor: REDACTED },
-    hooks: { streamWrite: scrub },
+    hooks: { streamWrite: scrubSecrets },
     // Lines of a logger made with withJobFields carry the running job's id, user and platform, unless bound already.
     mixin(_fields, _level, log) {
       const current = (log as unknown as Record<symbol, JobFieldsSource | undefined>)[JOB_FIELDS];

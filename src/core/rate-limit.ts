@@ -1,17 +1,7 @@
-// Flood control before any command runs: per-user and global request rates, counted in Redis across bots.
+// Flood control before any command runs: per-user and global request rates, counted in Redis across bots (rate-limiter-flexible).
 import type { Redis } from 'ioredis';
+import { RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { UserFacingError } from './errors.ts';
-
-// Fixed windows, both counted in one round trip; a refused request still counts, so a flood stays refused.
-const HIT = `
-local u = redis.call('INCR', KEYS[1])
-if u == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
-if u > tonumber(ARGV[1]) then return 1 end
-local g = redis.call('INCR', KEYS[2])
-if g == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
-if g > tonumber(ARGV[2]) then return 2 end
-return 0
-`;
 
 export interface RateLimits {
   perUserPerMinute: number;
@@ -19,25 +9,28 @@ export interface RateLimits {
 }
 
 export class RateLimiter {
-  constructor(
-    private readonly redis: Redis,
-    private readonly keyPrefix: string,
-    private readonly limits: RateLimits,
-    private readonly windowMs = 60_000,
-  ) {}
+  private readonly perUser: RateLimiterRedis;
+  private readonly global: RateLimiterRedis;
 
-  /** Counts one request of `userKey`; throws rate_limited past either limit. */
-  async hit(userKey: string, now = Date.now()): Promise<void> {
-    const window = Math.floor(now / this.windowMs);
-    const verdict = (await this.redis.eval(
-      HIT,
-      2,
-      `${this.keyPrefix}:rate:user:${userKey}:${window}`,
-      `${this.keyPrefix}:rate:global:${window}`,
-      this.limits.perUserPerMinute,
-      this.limits.globalPerMinute,
-      this.windowMs,
-    )) as number;
-    if (verdict !== 0) throw new UserFacingError('rate_limited');
+  constructor(redis: Redis, keyPrefix: string, limits: RateLimits, windowMs = 60_000) {
+    const duration = Math.max(1, Math.round(windowMs / 1000));
+    // Redis down: fail at once (the dispatcher answers "queue unavailable") instead of waiting on a dead socket.
+    const common = { storeClient: redis, duration, rejectIfRedisNotReady: true };
+    this.perUser = new RateLimiterRedis({ ...common, keyPrefix: `${keyPrefix}:rate:user`, points: limits.perUserPerMinute });
+    this.global = new RateLimiterRedis({ ...common, keyPrefix: `${keyPrefix}:rate:global`, points: limits.globalPerMinute });
+  }
+
+  /**
+   * Counts one request of `userKey`; throws rate_limited past either limit. A refused request still counts for
+   * its user (a flood stays refused) but not globally, so one flooder cannot use up everyone's share.
+   */
+  async hit(userKey: string): Promise<void> {
+    try {
+      await this.perUser.consume(userKey);
+      await this.global.consume('all');
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw new UserFacingError('rate_limited');
+      throw err;
+    }
   }
 }

@@ -58,6 +58,8 @@ export const MESSAGE_TEXTS = {
   'status.failed': 'This video could not be made.',
   'status.cancelled': 'Cancelled.',
   'delivery.video_ready': 'your video is ready',
+  // A clip posted again after an attempt died while posting it, where the platform cannot be read back.
+  'delivery.sent_again': 'Sent again: an earlier try may already have posted this video.',
   'delivery.video_ready_reencoded': 'your video is ready (re-encoded to fit the upload limit)',
   'delivery.sent_as_file': 'Sent as a file: Telegram did not accept it as a playable video.',
   'delivery.reencoded_to_fit': "Re-encoded from {from} to {to} to fit {platform}'s {limit} upload limit.",
@@ -114,6 +116,28 @@ export const MESSAGE_TEXTS = {
   'stats.cpu': 'CPU',
   'stats.peak': 'peak {vram}',
   'stats.util': 'util {percent}%',
+
+  // The web page (src/platforms/web).
+  'web.title': 'cogcast',
+  'web.tagline': 'Short AI videos from a sentence.',
+  'web.prompt': 'Prompt',
+  'web.prompt_hint': 'What the video shows, up to {max} characters',
+  'web.preset': 'Preset',
+  'web.seed': 'Seed (optional)',
+  'web.seed_hint': 'The same prompt, preset and seed give the same video',
+  'web.negative': 'Negative prompt (optional)',
+  'web.submit': 'Make the video',
+  'web.recent': 'Your clips',
+  'web.none_yet': 'No clips yet: yours appear here, newest first.',
+  'web.eta': 'ready in about {eta}',
+  'web.running_eta': 'about {eta} left',
+  'web.seed_line': 'seed {seed}',
+  'web.forged': 'This form did not come from this page. Reload the page and try again.',
+  'web.sign_in': 'This page needs its access token: open the link with ?token=… that the operator gave you.',
+  'web.no_script': 'This page needs JavaScript for live progress.',
+  'web.clip_missing': 'This clip is no longer stored.',
+  'web.live_lost': 'Live updates interrupted; reconnecting…',
+  'web.not_found': 'Not found.',
 
   // The CLI (`npm run video`).
   'cli.starting_worker': 'No worker is running: starting one in this process (the engine loads and warms up first)...',

@@ -148,3 +148,114 @@ export function clearGpuReadings(workerId: string): void {
   for (const gauge of gpuGauges) gauge.remove({ worker: workerId, gpu: name });
   gpuOfWorker.delete(workerId);
 }
+
+// ---- what the engine reports about itself (worker processes; fed by worker/observability/engine-metrics.ts) ----
+
+/** The parts of the engine's `ready` the metrics use (src/ never imports worker/: structural, not the type). */
+export interface EngineReadyReading {
+  device: string;
+  dtype: string;
+  memory_profile: string;
+  warmup_seconds: Record<string, number>;
+  tuning: { attention: string; compiled: boolean; fused_qkv: boolean };
+}
+export interface EngineResultReading {
+  preset: string;
+  step_seconds: number[];
+  peak_vram_bytes: number | null;
+  recompiles: number;
+}
+export interface EngineMemoryReading {
+  allocated_bytes: number | null;
+  reserved_bytes: number | null;
+}
+
+const engineInfo = new Gauge({
+  name: 'cogcast_engine_info',
+  help: "The engine's device and tuning since its last ready (value 1)",
+  labelNames: ['worker', 'device', 'dtype', 'memory_profile', 'attention', 'compiled', 'fused_qkv'] as const,
+  registers: [metricsRegistry],
+});
+const engineWarmupSeconds = new Gauge({
+  name: 'cogcast_engine_warmup_seconds',
+  help: 'Seconds the engine spent warming up each preset shape at its last start',
+  labelNames: ['worker', 'preset'] as const,
+  registers: [metricsRegistry],
+});
+const engineRecompiles = new Gauge({
+  name: 'cogcast_engine_recompiles',
+  help: 'torch.compile graphs built since the engine was ready (0 when serving works as designed)',
+  labelNames: ['worker'] as const,
+  registers: [metricsRegistry],
+});
+const engineStepSeconds = new Histogram({
+  name: 'cogcast_engine_step_seconds',
+  help: 'Seconds per denoising step, by preset (the first includes preparing the latents)',
+  labelNames: ['preset'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10],
+  registers: [metricsRegistry],
+});
+const enginePeakVram = new Gauge({
+  name: 'cogcast_engine_job_peak_vram_bytes',
+  help: 'Peak VRAM the last finished job allocated on the engine (CUDA only)',
+  labelNames: ['worker', 'preset'] as const,
+  registers: [metricsRegistry],
+});
+const engineMemoryAllocated = new Gauge({
+  name: 'cogcast_engine_memory_allocated_bytes',
+  help: 'VRAM still allocated after the last job and torch.cuda.empty_cache() (the model itself, mostly)',
+  labelNames: ['worker'] as const,
+  registers: [metricsRegistry],
+});
+const engineMemoryReserved = new Gauge({
+  name: 'cogcast_engine_memory_reserved_bytes',
+  help: "VRAM the engine's caching allocator still holds after the last job and torch.cuda.empty_cache()",
+  labelNames: ['worker'] as const,
+  registers: [metricsRegistry],
+});
+const perWorkerEngineGauges = [engineRecompiles, engineMemoryAllocated, engineMemoryReserved];
+
+// Series with labels beyond the worker's: remembered so that one worker's can be removed (several share a process).
+const engineSeries = new Map<string, { gauge: Gauge<string>; labels: Record<string, string> }[]>();
+
+function setEngineSeries(workerId: string, gauge: Gauge<string>, labels: Record<string, string>, value: number): void {
+  const series = engineSeries.get(workerId) ?? [];
+  const key = JSON.stringify(labels);
+  if (!series.some((s) => s.gauge === gauge && JSON.stringify(s.labels) === key)) series.push({ gauge, labels });
+  engineSeries.set(workerId, series);
+  gauge.set(labels, value);
+}
+
+function removeEngineSeries(workerId: string, gauge?: Gauge<string>): void {
+  const series = engineSeries.get(workerId) ?? [];
+  for (const s of series) if (!gauge || s.gauge === gauge) s.gauge.remove(s.labels);
+  engineSeries.set(workerId, gauge ? series.filter((s) => s.gauge !== gauge) : []);
+}
+
+export function recordEngineReady(workerId: string, ready: EngineReadyReading): void {
+  // A restarted engine may have tuned differently (or warmed other shapes): its old series go.
+  removeEngineSeries(workerId, engineInfo);
+  removeEngineSeries(workerId, engineWarmupSeconds);
+  const info = { worker: workerId, device: ready.device, dtype: ready.dtype, memory_profile: ready.memory_profile, attention: ready.tuning.attention, compiled: String(ready.tuning.compiled), fused_qkv: String(ready.tuning.fused_qkv) };
+  setEngineSeries(workerId, engineInfo, info, 1);
+  for (const [preset, seconds] of Object.entries(ready.warmup_seconds)) setEngineSeries(workerId, engineWarmupSeconds, { worker: workerId, preset }, seconds);
+  engineRecompiles.set({ worker: workerId }, 0);
+}
+
+export function recordEngineResult(workerId: string, result: EngineResultReading): void {
+  for (const seconds of result.step_seconds) engineStepSeconds.observe({ preset: result.preset }, seconds);
+  engineRecompiles.set({ worker: workerId }, result.recompiles);
+  if (result.peak_vram_bytes !== null) setEngineSeries(workerId, enginePeakVram, { worker: workerId, preset: result.preset }, result.peak_vram_bytes);
+}
+
+export function recordEngineMemory(workerId: string, memory: EngineMemoryReading): void {
+  if (memory.allocated_bytes !== null) engineMemoryAllocated.set({ worker: workerId }, memory.allocated_bytes);
+  if (memory.reserved_bytes !== null) engineMemoryReserved.set({ worker: workerId }, memory.reserved_bytes);
+}
+
+/** A worker that shuts down takes its engine series with it. */
+export function clearEngineReadings(workerId: string): void {
+  for (const gauge of perWorkerEngineGauges) gauge.remove({ worker: workerId });
+  removeEngineSeries(workerId);
+  engineSeries.delete(workerId);
+}

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { hideUrlPassword } from '../../config/env.ts';
+import { redisEndpointOptions } from './redis.ts';
 
 /** Redis could not be used; the message is one line for the operator, naming the URL without its password. */
 export class RedisUnavailableError extends Error {
@@ -20,6 +21,8 @@ export interface ProvidedRedis {
 
 export interface ProvideRedisOptions {
   url: string;
+  /** REDIS_TLS_CA_FILE: the private CA of a rediss:// server. */
+  tlsCaFile?: string;
   /** The operator named this URL: no local server is started for it, a dead one is an error. */
   operatorSet: boolean;
   /** Where local servers keep their AOF and log (var/redis): one folder per port, so two never share files. */
@@ -32,7 +35,7 @@ export interface ProvideRedisOptions {
 /** Answers with the Redis to use; throws RedisUnavailableError with one clear line when there is none. */
 export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedRedis> {
   const shown = hideUrlPassword(opts.url);
-  const problem = await pingRedis(opts.url);
+  const problem = await pingRedis(opts.url, 2000, opts.tlsCaFile);
   if (problem === null) return { url: opts.url, embedded: null };
   if (opts.operatorSet) {
     throw new RedisUnavailableError(`cannot reach Redis at ${shown} (REDIS_URL): ${problem}. Start Redis there, fix REDIS_URL, or unset it to let npm start run a local one.`);
@@ -44,8 +47,9 @@ export async function provideRedis(opts: ProvideRedisOptions): Promise<ProvidedR
 }
 
 /** null when `url` answers PING, else a short reason (connection refused, wrong password...). */
-export async function pingRedis(url: string, timeoutMs = 2000): Promise<string | null> {
-  const redis = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+export async function pingRedis(url: string, timeoutMs = 2000, tlsCaFile = ''): Promise<string | null> {
+  const { options } = redisEndpointOptions({ REDIS_URL: url, REDIS_TLS_CA_FILE: tlsCaFile });
+  const redis = new Redis(url, { ...options, lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // The socket's own error (ECONNREFUSED...) says more than the "Connection is closed" connect() rejects with.
   let cause: unknown = null;
   redis.on('error', (err) => {

@@ -215,6 +215,21 @@ test('injected 429s (bucket and global) and 5xx are retried by discord.js; overs
   assert.ok(rateLimited.some((r) => r.global));
   assert.equal(server.message(sent.id)?.content, 'after failures');
 
+  // A bucket 429 holds that bucket, as on Discord: a client ignoring Retry-After is refused again until it resets.
+  server.failNext('POST /channels/:channel/messages', { retryAfter: 5 });
+  const raw = () =>
+    fetch(`${client.options.rest?.api}/v10/channels/${server.channelId}/messages`, {
+      method: 'POST',
+      headers: { authorization: `Bot ${TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ content: 'ignoring Retry-After' }),
+    });
+  assert.equal((await raw()).status, 429);
+  const again = await raw();
+  assert.equal(again.status, 429, 'the bucket is still held');
+  assert.equal(again.headers.get('x-ratelimit-remaining'), '0');
+  assert.ok(Number(again.headers.get('retry-after')) > 0);
+  assert.equal(server.messages(server.channelId).filter((m) => m.content === 'ignoring Retry-After').length, 0);
+
   server.setAttachmentSizeLimit(1024);
   await assert.rejects(channel.send({ files: [{ attachment: Buffer.alloc(2048), name: 'big.mp4' }] }), isApiError(40005, 413));
   const limited = await server.sendSlashCommand({ user: alice, commandName: 'video' });

@@ -169,7 +169,7 @@ describe('operators view of a real worker process', () => {
     assert.ok(Math.abs(stage('denoise', worker, 'sum')! - result.stats.denoiseS) < 1e-6);
     assert.equal(sampleValue(worker, 'cogcast_jobs_total', { outcome: 'completed' }), 1);
     assert.equal(sampleValue(worker, 'cogcast_gpu_utilization_ratio'), undefined, 'no GPU gauges on a CPU worker');
-    for (const samples of [worker, await scrape(botOps.metricsPort!)]) {
+    for (const samples of [worker, await scrape(botOps.port!)]) {
       const queue = { queue: t.config.QUEUE_NAME };
       assert.equal(sampleValue(samples, 'cogcast_queue_jobs', { ...queue, state: 'completed' }), 1);
       assert.equal(sampleValue(samples, 'cogcast_queue_jobs', { ...queue, state: 'waiting' }), 0);

@@ -28,12 +28,12 @@ describe('queue dashboard', () => {
   let base: string;
 
   before(async () => {
-    t = testConfig({ DASHBOARD_USER: USER, DASHBOARD_PASSWORD: PASSWORD, DASHBOARD_PORT: '0', OPS_HOST: '127.0.0.1' });
+    t = testConfig({ DASHBOARD_USER: USER, DASHBOARD_PASSWORD: PASSWORD, OPS_HOST: '127.0.0.1' });
     services = createCommandServices(t.config);
     const delivery = { platform: 'discord' as const, target: { channelId: '42', interactionToken: 'aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0' } };
     await services.queue.queue.add('video', request('a job to look at', delivery), { jobId: 'visible-job' });
-    ops = await startProcessOps({ config: t.config, port: null, queue: services.queue, dashboard: true, log });
-    base = `http://127.0.0.1:${ops.dashboardPort}`;
+    ops = await startProcessOps({ config: t.config, port: 0, queue: services.queue, dashboard: true, log });
+    base = `http://127.0.0.1:${ops.port}${ops.dashboardPath}`;
   });
   after(async () => {
     await ops.close();
@@ -42,11 +42,12 @@ describe('queue dashboard', () => {
   });
 
   test('off unless both a user and a password are configured', async () => {
-    const partial: Record<string, string>[] = [{}, { DASHBOARD_USER: 'ops' }, { DASHBOARD_PASSWORD: 'x' }];
+    const partial: Record<string, string>[] = [{}, { DASHBOARD_USER: 'ops' }, { DASHBOARD_PASSWORD: 'a-long-enough-password' }];
     for (const creds of partial) {
-      const config = testConfig({ ...creds, DASHBOARD_PORT: '0', OPS_HOST: '127.0.0.1' });
-      const off = await startProcessOps({ config: config.config, port: null, queue: services.queue, dashboard: true, log });
-      assert.equal(off.dashboardPort, null, JSON.stringify(creds));
+      const config = testConfig({ ...creds, OPS_HOST: '127.0.0.1' });
+      const off = await startProcessOps({ config: config.config, port: 0, queue: services.queue, dashboard: true, log });
+      assert.equal(off.dashboardPath, null, JSON.stringify(creds));
+      assert.equal((await fetch(`http://127.0.0.1:${off.port}/dashboard/`)).status, 404, JSON.stringify(creds));
       await off.close();
       await config.cleanup();
     }

@@ -131,22 +131,22 @@ describe('fleet status on real Redis', () => {
   test('GET /healthz is 200 while Redis answers; /metrics reports the queue depth read at scrape time', async () => {
     const ops = await startProcessOps({ config: t.config, port: 0, queue: services.queue, log });
     try {
-      const health = await fetch(`http://127.0.0.1:${ops.metricsPort}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${ops.port}/healthz`);
       assert.equal(health.status, 200);
       assert.deepEqual({ ...((await health.json()) as object), redisMs: 0 }, { ok: true, redis: 'ok', redisMs: 0 });
 
-      const before = await scrape(ops.metricsPort!);
+      const before = await scrape(ops.port!);
       const labels = { queue: t.config.QUEUE_NAME };
       assert.equal(sampleValue(before, 'cogcast_queue_jobs', { ...labels, state: 'waiting' }), 1);
       assert.equal(sampleValue(before, 'cogcast_queue_jobs', { ...labels, state: 'failed' }), 2);
       assert.equal(sampleValue(before, 'cogcast_redis_up'), 1);
       await services.queue.queue.add('video', request('job 4'), { jobId: 'waiting-2' });
-      const afterAdd = await scrape(ops.metricsPort!);
+      const afterAdd = await scrape(ops.port!);
       assert.equal(sampleValue(afterAdd, 'cogcast_queue_jobs', { ...labels, state: 'waiting' }), 2, 'read from Redis on every scrape');
       // prom-client's standard process metrics come along.
       assert.ok((sampleValue(afterAdd, 'process_cpu_user_seconds_total') ?? -1) >= 0);
 
-      assert.equal((await fetch(`http://127.0.0.1:${ops.metricsPort}/nope`)).status, 404);
+      assert.equal((await fetch(`http://127.0.0.1:${ops.port}/nope`)).status, 404);
     } finally {
       await ops.close();
     }
@@ -158,11 +158,11 @@ describe('fleet status on real Redis', () => {
     const ops = await startProcessOps({ config: down.config, port: 0, queue: downServices.queue, log });
     try {
       const started = Date.now();
-      const health = await fetch(`http://127.0.0.1:${ops.metricsPort}/healthz`);
+      const health = await fetch(`http://127.0.0.1:${ops.port}/healthz`);
       assert.equal(health.status, 503);
       assert.deepEqual(await health.json(), { ok: false, redis: 'unreachable', redisMs: null });
       assert.ok(Date.now() - started < 3000, 'health never hangs on Redis');
-      const metrics = await scrape(ops.metricsPort!);
+      const metrics = await scrape(ops.port!);
       assert.equal(sampleValue(metrics, 'cogcast_redis_up'), 0);
 
       // Straight to the command: dispatch's own Redis checks (rate limits) would answer first.

@@ -8,6 +8,8 @@ import { REPO_ROOT } from '../helpers/test-config.ts';
 
 interface Service {
   command?: string[];
+  init?: boolean;
+  ports?: string[];
   environment?: Record<string, string>;
   healthcheck?: { test: string[] };
   restart?: string;
@@ -52,4 +54,34 @@ describe('docker-compose.yml', () => {
     }
     assert.equal(services.bot?.environment?.COGCAST_ROLE, 'bot');
   });
+
+  test('every cogcast service runs under an init (signals reach node, zombies are reaped)', () => {
+    for (const [name, s] of Object.entries(services)) if (name !== 'redis') assert.equal(s.init, true, name);
+  });
+
+  test('published ports are bound to the host\'s loopback only', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const port of s.ports ?? []) assert.match(port, /^127\.0\.0\.1:\d+:\d+$/, `${name} publishes ${port} beyond localhost`);
+    }
+    assert.deepEqual(services.bot?.ports, ['127.0.0.1:9464:9464'], 'one ops port: /healthz, /metrics and /dashboard/');
+  });
+});
+
+describe('Dockerfiles', () => {
+  for (const file of ['Dockerfile', 'Dockerfile.worker']) {
+    const text = readFileSync(join(REPO_ROOT, file), 'utf8');
+    const instructions = text.split('\n').filter((l) => /^[A-Z]+\s/.test(l));
+
+    test(`${file} runs as a non-root user, with tini as PID 1 and node itself (exec form) as the command`, () => {
+      const users = instructions.filter((l) => l.startsWith('USER '));
+      assert.ok(users.length > 0, 'a USER instruction');
+      const last = users.at(-1)!.slice(5).trim();
+      assert.ok(!['root', '0', '0:0'].includes(last), `runs as ${last}`);
+      // Nothing after the last USER switches back to root.
+      const lastBuildStep = Math.max(...instructions.map((l, i) => (l.startsWith('RUN ') || l.startsWith('COPY ') ? i : -1)));
+      assert.ok(instructions.lastIndexOf(users.at(-1)!) > lastBuildStep, 'USER comes after every RUN and COPY');
+      assert.match(instructions.find((l) => l.startsWith('ENTRYPOINT '))!, /^ENTRYPOINT \["\/usr\/bin\/tini", "--"\]$/);
+      assert.match(instructions.find((l) => l.startsWith('CMD '))!, /^CMD \["node", /);
+    });
+  }
 });

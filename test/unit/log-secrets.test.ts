@@ -3,8 +3,11 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { promisify } from 'node:util';
-import { ConfigError, ENV_REGISTRY, parseEnv, secretEnvNames, withoutSecrets } from '../../config/env.ts';
-import { REPO_ROOT } from '../helpers/test-config.ts';
+import { ConfigError, ENV_REGISTRY, parseEnv, secretEnvNames } from '../../config/env.ts';
+import { loadPresets } from '../../config/presets.ts';
+import { engineEnvironment } from '../../worker/engine-client/engine-environment.ts';
+import { engineSettings } from '../../worker/engine-client/engine-settings.ts';
+import { REPO_ROOT, TINY_PRESETS } from '../helpers/test-config.ts';
 
 const TOKEN = '123456789:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0';
 const PASSWORD = 'correct-horse-battery';
@@ -65,8 +68,12 @@ describe('logs and secrets', () => {
   });
 
   test('the engine process gets no secret variable', () => {
-    const engineEnv = withoutSecrets({ PATH: '/bin', TELEGRAM_BOT_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD, ENGINE_MODEL: 'm' });
-    assert.deepEqual(engineEnv, { PATH: '/bin', ENGINE_MODEL: 'm' });
+    // An allow-list now (engine-environment.ts): the engine's own settings travel as one document.
+    const settings = engineSettings(parseEnv({}), loadPresets(TINY_PRESETS), '/m');
+    const engineEnv = engineEnvironment({ PATH: '/bin', TELEGRAM_BOT_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD, REDIS_URL: `redis://:${PASSWORD}@h:6379`, ENGINE_MODEL: 'm' }, settings);
+    assert.deepEqual(Object.keys(engineEnv).sort(), ['COGCAST_ENGINE_SETTINGS', 'PATH', 'PYTHONUNBUFFERED']);
+    assert.equal(engineEnv.PATH, '/bin');
+    assert.ok(!JSON.stringify(engineEnv).includes(PASSWORD) && !JSON.stringify(engineEnv).includes(TOKEN));
   });
 
   test('every token, password or secret variable is marked secret in the registry', () => {

@@ -2,13 +2,13 @@
 // and nothing is written after close (so a step never lands after the next stage).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { JobProgress } from '../../src/queue/job-contract.ts';
+import type { JobEvent } from '../../src/queue/job-events.ts';
 import { StepProgress } from '../../worker/jobs/step-progress.ts';
 
 function slowSink() {
-  const written: JobProgress[] = [];
+  const written: JobEvent[] = [];
   const releases: (() => void)[] = [];
-  const write = (u: JobProgress) =>
+  const write = (u: JobEvent) =>
     new Promise<void>((resolve) => {
       written.push(u);
       releases.push(resolve);
@@ -20,7 +20,7 @@ function slowSink() {
   return { written, write, releaseOne };
 }
 
-const step = (n: number): JobProgress => ({ stage: 'generating', step: n, steps: 50 });
+const step = (n: number): JobEvent => ({ stage: 'generating', step: n, steps: 50 });
 
 test('steps that arrive while a write is in flight collapse into the newest one', async () => {
   const sink = slowSink();

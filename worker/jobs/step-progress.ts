@@ -1,24 +1,24 @@
 // Denoising steps relayed to Redis and the user, latest wins: at most one write in flight and at most one every
 // `minIntervalMs`, so a fast engine, a slow link or a large fleet never queues up progress writes.
-import type { JobProgress } from '../../src/queue/job-contract.ts';
+import type { JobEvent } from '../../src/queue/job-events.ts';
 
 /** A person reads a status message at most about once a second; platforms pace their edits slower still. */
 export const STEP_PROGRESS_MIN_INTERVAL_MS = 1000;
 
 export class StepProgress {
-  private pending: JobProgress | null = null;
+  private pending: JobEvent | null = null;
   private inFlight: Promise<void> | null = null;
   private lastWriteAt = 0;
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
 
   constructor(
-    private readonly write: (update: JobProgress) => Promise<void>,
+    private readonly write: (update: JobEvent) => Promise<void>,
     private readonly minIntervalMs = STEP_PROGRESS_MIN_INTERVAL_MS,
   ) {}
 
   /** The engine finished a step: shown now, or replaces the step waiting to be shown. */
-  push(update: JobProgress): void {
+  push(update: JobEvent): void {
     if (this.closed) return;
     this.pending = update;
     this.pump();

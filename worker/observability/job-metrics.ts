@@ -1,8 +1,9 @@
-// Feeds the Prometheus metrics from this worker's events: stage durations, outcomes, engine restarts.
+// Feeds the Prometheus metrics from this worker's events (stage durations, outcomes) and from its engine's.
 import type { Worker } from 'bullmq';
-import { countEngineRestart, countJobOutcome, recordJobStages } from '../../src/ops/metrics.ts';
+import { countJobOutcome, recordJobStages } from '../../src/ops/metrics.ts';
 import { jobResultSchema } from '../../src/queue/job-contract.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
+import { observeEngineMetrics } from './engine-metrics.ts';
 import { attemptOutcome } from './worker-activity.ts';
 
 export function observeJobMetrics(worker: Worker, engine: EngineClient, workerId: string): void {
@@ -15,5 +16,5 @@ export function observeJobMetrics(worker: Worker, engine: EngineClient, workerId
   worker.on('failed', (job, err) => {
     if (job) countJobOutcome(attemptOutcome(job, err));
   });
-  engine.on('restart', () => countEngineRestart(workerId));
+  observeEngineMetrics(engine, workerId);
 }

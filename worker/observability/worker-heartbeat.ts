@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { HeartbeatEngineState, WorkerHeartbeat } from '../../src/core/heartbeat.ts';
+import { scrubSecrets } from '../../src/core/scrub-secrets.ts';
 import { clearGpuReadings, setGpuReadings } from '../../src/ops/metrics.ts';
 import { publishHeartbeat, retireHeartbeat } from '../../src/queue/fleet-readings.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
@@ -35,6 +36,18 @@ const ENGINE_STATES: Record<EngineState, HeartbeatEngineState> = {
   restarting: 'restarting',
   stopped: 'stopped',
 };
+
+/** The engine's own reports, as the heartbeat (and so /gpu status) carries them. */
+export function engineReport(engine: Pick<EngineClient, 'report'>): NonNullable<WorkerHeartbeat['engine']['report']> {
+  const { tuning, recompiles, lastPeakVramBytes, lastMemory } = engine.report;
+  return {
+    attention: tuning?.attention ?? null,
+    compiled: tuning?.compiled ?? null,
+    recompiles,
+    lastPeakVramBytes,
+    afterJob: lastMemory ? { allocatedBytes: lastMemory.allocated_bytes, reservedBytes: lastMemory.reserved_bytes } : null,
+  };
+}
 
 export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeartbeat {
   const { engine, activity, intervalMs } = opts;
@@ -75,12 +88,12 @@ export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeart
             powerW: fresh?.power_w ?? null,
           }
         : null,
-      engine: { state: ENGINE_STATES[engine.state], restarts: engine.restarts },
+      engine: { state: ENGINE_STATES[engine.state], restarts: engine.restarts, report: engineReport(engine) },
       job: job ? { id: job.id, stage: job.stage, step: job.step, steps: job.steps, startedAt: job.startedAt } : null,
       jobsDone: activity.jobsDone,
       jobsFailed: activity.jobsFailed,
       medianJobS: activity.medianJobS(),
-      lastError: activity.lastError,
+      lastError: activity.lastError && { ...activity.lastError, message: scrubSecrets(activity.lastError.message) },
     };
   }
 

@@ -1,20 +1,20 @@
-// The Cancel and Reroll buttons as raw Discord components, and their custom ids (`cancel:<jobId>`), for bot and worker alike.
+// The job buttons as raw Discord components, their custom ids from the one codec (src/core/buttons.ts), for bot and worker alike.
 import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId } from 'discord-api-types/v10';
+import { type ButtonPress, decodeButton, encodeButton } from '../../core/buttons.ts';
 import type { ReplyButton } from '../../core/chat-context.ts';
 
 export type ButtonAction = ReplyButton['action'];
 
-const STYLES: Record<ButtonAction, ButtonStyle.Danger | ButtonStyle.Secondary> = { cancel: ButtonStyle.Danger, reroll: ButtonStyle.Secondary };
-const EMOJI: Record<ButtonAction, string> = { cancel: '✖️', reroll: '🎲' };
+const STYLES: Partial<Record<ButtonAction, ButtonStyle.Danger | ButtonStyle.Secondary>> = { cancel: ButtonStyle.Danger };
+const EMOJI: Partial<Record<ButtonAction, string>> = { cancel: '✖️', reroll: '🎲' };
 
 export function buttonCustomId(action: ButtonAction, jobId: string): string {
-  return `${action}:${jobId}`;
+  return encodeButton({ action, jobId });
 }
 
-/** Reads a custom id back; null for buttons that are not ours (custom ids are user-visible input, so checked). */
-export function parseButtonCustomId(customId: string): { action: ButtonAction; jobId: string } | null {
-  const match = /^(cancel|reroll):([\w-]{1,90})$/.exec(customId);
-  return match ? { action: match[1] as ButtonAction, jobId: match[2]! } : null;
+/** Reads a custom id back: null for buttons that are not ours; throws bad_job_id for a forged or stale id. */
+export function parseButtonCustomId(customId: string): ButtonPress | null {
+  return decodeButton(customId);
 }
 
 /** One action row holding the buttons; an empty array (no row) removes any buttons on edit. */
@@ -23,13 +23,16 @@ export function buttonRows(buttons: readonly ReplyButton[]): APIActionRowCompone
   return [
     {
       type: ComponentType.ActionRow,
-      components: buttons.slice(0, 5).map((b) => ({
-        type: ComponentType.Button,
-        style: STYLES[b.action],
-        label: b.label,
-        emoji: { name: EMOJI[b.action] },
-        custom_id: buttonCustomId(b.action, b.jobId),
-      })),
+      components: buttons.slice(0, 5).map((b) => {
+        const emoji = EMOJI[b.action];
+        return {
+          type: ComponentType.Button,
+          style: STYLES[b.action] ?? ButtonStyle.Secondary,
+          label: b.label,
+          ...(emoji ? { emoji: { name: emoji } } : {}),
+          custom_id: buttonCustomId(b.action, b.jobId),
+        };
+      }),
     },
   ];
 }

@@ -1,43 +1,90 @@
-// The slash commands as Discord registers them: /video (prompt, preset, seed) and /gpu status for admins.
-import { InteractionContextType, PermissionFlagsBits, SlashCommandBuilder, type RESTPostAPIChatInputApplicationCommandsJSONBody } from 'discord.js';
-import type { Env } from '../../../config/env.ts';
-import type { PresetBook } from '../../../config/presets.ts';
-import { MAX_SEED } from '../../core/snap-to-preset.ts';
+// The slash commands as Discord registers them, derived from the command registry: words, options, choices, admin defaults.
+import {
+  InteractionContextType,
+  PermissionFlagsBits,
+  SlashCommandBuilder,
+  SlashCommandSubcommandBuilder,
+  type RESTPostAPIChatInputApplicationCommandsJSONBody,
+} from 'discord.js';
+import type { AnyCommand, CommandServices } from '../../core/command.ts';
+import { type OptionSpec, commandOptions } from '../../core/command-options.ts';
+import type { CommandRegistry } from '../../core/command-registry.ts';
 
-// Discord's own limits on a string option and on the number of choices.
+// Discord's own limits on a string option, on the number of choices and on names and descriptions.
 const DISCORD_MAX_STRING_OPTION = 6000;
 const DISCORD_MAX_CHOICES = 25;
+const DISCORD_MAX_TEXT = 100;
 
-export function discordCommandDefinitions(config: Pick<Env, 'PROMPT_MAX_CHARS'>, presets: PresetBook): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
-  const choices = presets.names.slice(0, DISCORD_MAX_CHOICES).map((name) => {
-    const preset = presets.byName.get(name);
-    const label = `${name}${name === presets.defaultName ? ' (default)' : ''}: ${preset?.description ?? ''}`;
-    return { name: label.length > 100 ? `${label.slice(0, 99)}…` : label, value: name };
-  });
-  const video = new SlashCommandBuilder()
-    .setName('video')
-    .setDescription('Generate a short video from a text prompt')
-    .setContexts(InteractionContextType.Guild, InteractionContextType.BotDM)
-    .addStringOption((o) =>
-      o
-        .setName('prompt')
-        .setDescription('What the video shows')
-        .setRequired(true)
-        .setMinLength(1)
+const clip = (s: string, max = DISCORD_MAX_TEXT) => (s.length > max ? `${s.slice(0, max - 1)}…` : s);
+
+/** Discord option names are lowercase: `negativePrompt` is offered as `negativeprompt`. */
+export function discordOptionName(option: OptionSpec): string {
+  return option.name.toLowerCase().slice(0, 32);
+}
+
+type OptionHost = Pick<SlashCommandBuilder, 'addStringOption' | 'addIntegerOption' | 'addNumberOption' | 'addBooleanOption'>;
+
+function addOptions(host: OptionHost, command: AnyCommand, services: Pick<CommandServices, 'env' | 'presets'>): void {
+  // Discord wants required options first.
+  const options = commandOptions(command, services)
+    .filter((o) => !o.meta.typedOnly)
+    .sort((a, b) => Number(b.required) - Number(a.required));
+  for (const option of options) {
+    const name = discordOptionName(option);
+    const description = clip(option.description);
+    if (option.type === 'integer' || option.type === 'number') {
+      const numeric = <O extends { setName(n: string): O; setDescription(d: string): O; setRequired(r: boolean): O; setMinValue(v: number): O; setMaxValue(v: number): O }>(o: O): O => {
+        o.setName(name).setDescription(description).setRequired(option.required);
+        if (option.min !== undefined) o.setMinValue(option.min);
+        if (option.max !== undefined) o.setMaxValue(option.max);
+        return o;
+      };
+      if (option.type === 'integer') host.addIntegerOption(numeric);
+      else host.addNumberOption(numeric);
+    } else if (option.type === 'boolean') {
+      host.addBooleanOption((o) => o.setName(name).setDescription(description).setRequired(option.required));
+    } else {
+      host.addStringOption((o) => {
+        o.setName(name).setDescription(description).setRequired(option.required);
+        if (option.minLength !== undefined) o.setMinLength(option.minLength);
         // Discord refuses longer input in the client already; the bot checks again after clean-up.
-        .setMaxLength(Math.min(DISCORD_MAX_STRING_OPTION, config.PROMPT_MAX_CHARS)),
-    )
-    .addStringOption((o) => o.setName('preset').setDescription('Quality and speed').addChoices(...choices))
-    .addIntegerOption((o) => o.setName('seed').setDescription('The same prompt and seed give the same video').setMinValue(0).setMaxValue(MAX_SEED));
+        if (option.maxLength !== undefined) o.setMaxLength(Math.min(DISCORD_MAX_STRING_OPTION, option.maxLength));
+        if (option.choices) {
+          o.addChoices(
+            ...option.choices.slice(0, DISCORD_MAX_CHOICES).map((c) => ({ name: clip(`${c.value}${c.tag ?? ''}${c.description ? `: ${c.description}` : ''}`), value: c.value })),
+          );
+        }
+        return o;
+      });
+    }
+  }
+}
 
-  const gpu = new SlashCommandBuilder()
-    .setName('gpu')
-    .setDescription('GPU fleet (admins only)')
-    // Hidden from members without Manage Server by default; the bot still checks its admin lists at run time,
-    // because server owners can override this default for anyone.
-    .setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild)
-    .setContexts(InteractionContextType.Guild)
-    .addSubcommand((s) => s.setName('status').setDescription('GPU workers, queue and Redis health'));
-
-  return [video.toJSON(), gpu.toJSON()];
+/**
+ * One slash command per first word: `video` alone, `gpu status` as the subcommand `status` of `/gpu`. Admin-only
+ * commands are hidden from members without Manage Server by default (the bot still checks its admin lists at run
+ * time, because server owners can override this default for anyone) and offered in servers only.
+ */
+export function discordCommandDefinitions(registry: CommandRegistry, services: Pick<CommandServices, 'env' | 'presets'>): RESTPostAPIChatInputApplicationCommandsJSONBody[] {
+  const byTop = new Map<string, { command: AnyCommand; sub: string | null }[]>();
+  for (const { command, word } of registry.on('discord')) {
+    const [top, sub] = word.split(' ') as [string, string | undefined];
+    byTop.set(top, [...(byTop.get(top) ?? []), { command, sub: sub ?? null }]);
+  }
+  return [...byTop.entries()].map(([top, entries]) => {
+    const builder = new SlashCommandBuilder().setName(top);
+    const adminOnly = entries.every((e) => e.command.adminOnly);
+    builder.setDescription(clip(entries[0]!.command.description));
+    if (adminOnly) builder.setDefaultMemberPermissions(PermissionFlagsBits.ManageGuild).setContexts(InteractionContextType.Guild);
+    else builder.setContexts(InteractionContextType.Guild, InteractionContextType.BotDM);
+    for (const { command, sub } of entries) {
+      if (sub === null) addOptions(builder, command, services);
+      else builder.addSubcommand((s: SlashCommandSubcommandBuilder) => {
+        s.setName(sub).setDescription(clip(command.description));
+        addOptions(s as unknown as OptionHost, command, services);
+        return s;
+      });
+    }
+    return builder.toJSON();
+  });
 }

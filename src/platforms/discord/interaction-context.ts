@@ -1,30 +1,41 @@
-// A ChatContext over one acknowledged Discord interaction: answers edit the deferred reply; the worker gets the webhook.
+// A ChatContext over one Discord interaction: the first answer before acknowledging is a direct reply; later ones
+// edit the deferred reply until it becomes a job's status message, which only the outbound side writes.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
+import type { Acknowledgement } from '../../core/command.ts';
 import { buttonRows } from './buttons.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT, type DiscordTarget, INTERACTION_TOKEN_LIFETIME_MS } from './discord-target.ts';
 
-/**
- * How the interaction was acknowledged, which decides how answers are shown:
- * - public: deferReply() - a "thinking…" message in the channel that becomes the job's status message;
- * - private: deferReply ephemeral - only the user sees the answer;
- * - update: deferUpdate() on a button - the pressed message stays; answers are follow-ups.
- */
-export type Acknowledgement = 'public' | 'private' | 'update';
+export type { Acknowledgement };
 
 const DISCORD_MAX_CONTENT = 2000;
 
 export class InteractionChatContext implements ChatContext {
   readonly user: ChatUser;
-  /** Every answer given, oldest first: the handler reads whether the command succeeded. */
+  /** Every answer given, oldest first. */
   readonly replies: Reply[] = [];
+  private acknowledged = false;
 
   constructor(
     private readonly interaction: ChatInputCommandInteraction | ButtonInteraction,
+    /**
+     * How the interaction is acknowledged, which decides how answers are shown:
+     * public: deferReply() - a "thinking…" message that becomes the job's status message;
+     * private: deferReply ephemeral - only the user sees the answer;
+     * update: deferUpdate() on a button - the pressed message stays; answers are follow-ups.
+     */
     private readonly ack: Acknowledgement,
     isAdmin: boolean,
   ) {
     this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin };
+  }
+
+  /** Discord wants an answer within 3 seconds: called once the checks that need no I/O passed. */
+  async acknowledge(): Promise<void> {
+    if (this.acknowledged) return;
+    this.acknowledged = true;
+    if (this.ack === 'update' && this.interaction.isButton()) await this.interaction.deferUpdate();
+    else await this.interaction.deferReply(this.ack === 'public' ? {} : { flags: MessageFlags.Ephemeral });
   }
 
   async reply(reply: Reply): Promise<void> {
@@ -33,21 +44,31 @@ export class InteractionChatContext implements ChatContext {
     const text = reply.text.length > DISCORD_MAX_CONTENT ? `${reply.text.slice(0, DISCORD_MAX_CONTENT - 1)}…` : reply.text;
     // User text (prompts) may hold @everyone: never let an answer ping anyone.
     const message = { content: text, components: buttonRows(reply.buttons ?? []), allowedMentions: { parse: [] } };
-    if (this.ack === 'private' || (this.ack === 'public' && !reply.private)) {
-      await this.interaction.editReply(message);
+    if (!this.acknowledged) {
+      // Refused before acknowledging (bad input, rate limit, not an admin): the one direct answer, private.
+      this.acknowledged = true;
+      const secret = reply.private || this.ack !== 'public';
+      await this.interaction.reply({ ...message, ...(secret ? { flags: MessageFlags.Ephemeral as const } : {}) });
       return;
     }
-    if (this.ack === 'public' && first) {
-      // A public placeholder cannot turn ephemeral: remove it and answer privately. Were the delete to fail,
-      // a follow-up would replace the placeholder publicly anyway, so edit it instead: seen beats lost.
-      try {
-        await this.interaction.deleteReply();
-      } catch {
-        await this.interaction.editReply(message);
-        return;
+    // Accepted: the deferred reply is now the job's status message, written by the outbound side only (the
+    // queued event already showed this answer on it).
+    if (this.ack === 'public' && reply.kind === 'accepted') return;
+    if (this.ack === 'private' || (this.ack === 'public' && !reply.private)) {
+      await this.interaction.editReply(message);
+    } else {
+      if (this.ack === 'public' && first) {
+        // A public placeholder cannot turn ephemeral: remove it and answer privately. Were the delete to fail,
+        // a follow-up would replace the placeholder publicly anyway, so edit it instead: seen beats lost.
+        try {
+          await this.interaction.deleteReply();
+        } catch {
+          await this.interaction.editReply(message);
+          return;
+        }
       }
+      await this.interaction.followUp({ ...message, ...(reply.private ? { flags: MessageFlags.Ephemeral as const } : {}) });
     }
-    await this.interaction.followUp({ ...message, ...(reply.private ? { flags: MessageFlags.Ephemeral as const } : {}) });
   }
 
   async deliveryTarget(): Promise<DeliveryTarget> {
@@ -63,5 +84,9 @@ export class InteractionChatContext implements ChatContext {
       attachmentSizeLimit: i.attachmentSizeLimit || DEFAULT_ATTACHMENT_SIZE_LIMIT,
     };
     return { platform: 'discord', target: { ...target } };
+  }
+
+  sameChat(target: DeliveryTarget): boolean {
+    return target.platform === 'discord' && target.target.channelId === this.interaction.channelId;
   }
 }

@@ -1,70 +1,69 @@
-// Routes Discord interactions to commands/: acknowledge within Discord's 3 seconds, then dispatch.
-import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction, type Interaction } from 'discord.js';
+// Routes Discord interactions to the command registry: slash commands by name (and subcommand), buttons by action.
+import type { ButtonInteraction, ChatInputCommandInteraction, Interaction } from 'discord.js';
 import type { Logger } from 'pino';
-import { checkVideoInput, commands, type VideoInput } from '../../../commands/index.ts';
-import { type CommandServices, dispatch } from '../../core/command.ts';
-import { UserFacingError, renderUserMessage } from '../../core/errors.ts';
-import { parseButtonCustomId } from './buttons.ts';
+import { decodeButton } from '../../core/buttons.ts';
+import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../core/command.ts';
+import { commandOptions } from '../../core/command-options.ts';
+import type { CommandRegistry } from '../../core/command-registry.ts';
+import { UserFacingError } from '../../core/errors.ts';
 import { isDiscordAdmin } from './discord-admins.ts';
+import { discordOptionName } from './command-definitions.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
 
 /** Handles one interaction; never throws (a failure to even acknowledge is logged). */
-export async function handleInteraction(interaction: Interaction, services: CommandServices, log: Logger): Promise<void> {
+export async function handleInteraction(interaction: Interaction, registry: CommandRegistry, services: CommandServices, log: Logger): Promise<void> {
   try {
-    if (interaction.isChatInputCommand()) {
-      if (interaction.commandName === 'video') await onVideo(interaction, services);
-      else if (interaction.commandName === 'gpu' && interaction.options.getSubcommand(false) === 'status') await onGpuStatus(interaction, services);
-    } else if (interaction.isButton()) {
-      const button = parseButtonCustomId(interaction.customId);
-      if (button?.action === 'cancel') await onCancel(interaction, button.jobId, services);
-      else if (button?.action === 'reroll') await onReroll(interaction, button.jobId, services);
-    }
+    if (interaction.isChatInputCommand()) await onSlashCommand(interaction, registry, services);
+    else if (interaction.isButton()) await onButton(interaction, registry, services);
   } catch (err) {
     log.warn({ err: (err as Error).message, interactionId: interaction.id, user: `discord:${interaction.user.id}` }, 'interaction failed');
   }
 }
 
-function contextFor(interaction: ChatInputCommandInteraction | ButtonInteraction, ack: Acknowledgement, services: CommandServices): InteractionChatContext {
+async function onSlashCommand(interaction: ChatInputCommandInteraction, registry: CommandRegistry, services: CommandServices): Promise<void> {
+  const sub = interaction.options.getSubcommand(false);
+  const command = registry.byWord('discord', sub ? `${interaction.commandName} ${sub}` : interaction.commandName);
+  if (!command) return;
+  await run(command, interaction, command.ack ?? 'public', slashInput(interaction, command, services), services);
+}
+
+async function onButton(interaction: ButtonInteraction, registry: CommandRegistry, services: CommandServices): Promise<void> {
+  let press;
+  try {
+    press = decodeButton(interaction.customId);
+  } catch (err) {
+    // Shaped like ours but not a job id of ours: forged or stale. Said to the presser only, rate-limited like any answer.
+    if (!(err instanceof UserFacingError)) throw err;
+    await run(refusal(err), interaction, 'update', {}, services);
+    return;
+  }
+  const command = press ? registry.forButton(press.action) : undefined;
+  if (!press || !command?.button) return;
+  await run(command, interaction, command.button.ack, { jobId: press.jobId }, services);
+}
+
+/** The command's options as Discord sent them, by input field. */
+function slashInput(interaction: ChatInputCommandInteraction, command: AnyCommand, services: CommandServices): Record<string, unknown> {
+  const input: Record<string, unknown> = {};
+  for (const option of commandOptions(command, services)) {
+    const value = interaction.options.get(discordOptionName(option))?.value;
+    if (value !== undefined && value !== null) input[option.field] = value;
+  }
+  return input;
+}
+
+async function run(
+  command: AnyCommand,
+  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  ack: Acknowledgement,
+  input: Record<string, unknown>,
+  services: CommandServices,
+): Promise<void> {
   const member = interaction.member;
   // Cached guild members carry a role manager, uncached ones (APIInteractionGuildMember) a plain id list.
   const roles = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-  return new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles));
-}
-
-async function onVideo(interaction: ChatInputCommandInteraction, services: CommandServices): Promise<void> {
-  const prompt = interaction.options.getString('prompt');
-  const preset = interaction.options.getString('preset');
-  const seed = interaction.options.getInteger('seed');
-  const input: VideoInput = { ...(prompt !== null && { prompt }), ...(preset !== null && { preset }), ...(seed !== null && { seed }) };
-  // Bad input is known without any I/O: answer it privately as the very first response, before a public
-  // "thinking…" message exists. Errors found later (quota, queue full) replace the placeholder privately.
-  try {
-    checkVideoInput(input, services);
-  } catch (err) {
-    if (!(err instanceof UserFacingError)) throw err;
-    await interaction.reply({ content: err.message, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
-    return;
-  }
-  await interaction.deferReply();
-  await dispatch(commands.video, contextFor(interaction, 'public', services), input, services);
-}
-
-async function onGpuStatus(interaction: ChatInputCommandInteraction, services: CommandServices): Promise<void> {
-  await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  // default_member_permissions only hides the command; server owners can re-grant it, so admins are checked here.
-  await dispatch(commands.gpuStatus, contextFor(interaction, 'private', services), {}, services);
-}
-
-async function onCancel(interaction: ButtonInteraction, jobId: string, services: CommandServices): Promise<void> {
-  await interaction.deferUpdate();
-  const ctx = contextFor(interaction, 'update', services);
-  await dispatch(commands.cancel, ctx, { jobId }, services);
-  // A waiting job is simply removed and no worker will ever touch its message: say so on it here.
-  if (ctx.replies[0]?.kind === 'info') await interaction.editReply({ content: `✖️ ${renderUserMessage('cancelled')}`, components: [] });
-}
-
-async function onReroll(interaction: ButtonInteraction, jobId: string, services: CommandServices): Promise<void> {
-  // A new public message: the reroll's own status and video, leaving the original clip in place.
-  await interaction.deferReply();
-  await dispatch(commands.reroll, contextFor(interaction, 'public', services), { jobId }, services);
+  const ctx = new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles, interaction.guildId));
+  // Checks that need no I/O answer privately as the very first response, before a public "thinking…" exists;
+  // errors found later (quota, queue full) replace the placeholder privately.
+  await dispatch(command, ctx, input, services, { acknowledge: () => ctx.acknowledge() });
 }

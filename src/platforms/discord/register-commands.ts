@@ -1,8 +1,9 @@
-// Registers the slash commands in DISCORD_GUILD_ID (instant) or globally (up to an hour to appear).
+// Registers the registry's slash commands in DISCORD_GUILD_ID (instant) or globally (up to an hour to appear).
 import { REST } from '@discordjs/rest';
 import { Routes, type APIApplication, type APIApplicationCommand } from 'discord-api-types/v10';
 import type { Env } from '../../../config/env.ts';
 import type { PresetBook } from '../../../config/presets.ts';
+import { commandRegistry } from '../../core/command-registry.ts';
 import { discordCommandDefinitions } from './command-definitions.ts';
 
 export interface Registered {
@@ -14,7 +15,7 @@ export interface Registered {
 export async function registerCommands(config: Env, presets: PresetBook): Promise<Registered> {
   const rest = new REST({ api: config.DISCORD_API_BASE }).setToken(config.DISCORD_TOKEN);
   const app = (await rest.get(Routes.currentApplication())) as APIApplication;
-  const body = discordCommandDefinitions(config, presets);
+  const body = discordCommandDefinitions(await commandRegistry(config.COMMANDS_DIR), { env: config, presets });
   const guildId = config.DISCORD_GUILD_ID;
   const route = guildId ? Routes.applicationGuildCommands(app.id, guildId) : Routes.applicationCommands(app.id);
   const commands = (await rest.put(route, { body })) as APIApplicationCommand[];

@@ -1,96 +1,100 @@
-// The Telegram bot (telegraf): routes /gen, /cancel, /gpu status, /start, /help and inline buttons to commands/.
-import { createHash } from 'node:crypto';
+// The Telegram bot (telegraf): routes typed commands and inline buttons to the command registry, generically.
 import type { Logger } from 'pino';
-import { type Context, Telegraf } from 'telegraf';
+import { Telegraf } from 'telegraf';
+import type { CallbackQuery, Message, User } from 'telegraf/types';
 import type { Env } from '../../../config/env.ts';
-import { commands } from '../../../commands/index.ts';
+import { decodeButton } from '../../core/buttons.ts';
 import type { ChatUser } from '../../core/chat-context.ts';
-import { type Command, type CommandServices, dispatch } from '../../core/command.ts';
+import { type Command, type CommandServices, dispatch, refusal } from '../../core/command.ts';
+import { commandOptions } from '../../core/command-options.ts';
+import { type CommandRegistry, commandRegistry } from '../../core/command-registry.ts';
+import { UserFacingError } from '../../core/errors.ts';
 import { logger } from '../../core/log.ts';
-import { parseJobRequest } from '../../queue/job-contract.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import { parseTypedArguments } from '../../core/typed-arguments.ts';
+import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
-import { parseGenArguments } from './gen-arguments.ts';
-import { BOT_COMMANDS, NOT_A_COMMAND, helpText } from './help-text.ts';
-import { cancelledText } from './status-text.ts';
+import { notACommandText, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
-import { TelegramChatContext, type TelegramTarget } from './telegram-chat-context.ts';
-import { PARSE_MODE, parseCallbackData } from './telegram-markup.ts';
+import { type ChatInfo, TelegramChatContext } from './telegram-chat-context.ts';
+import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
-/** /gen's text is parsed inside dispatch, so a bad option is answered like any other bad input. */
-const gen: Command<{ payload: string }> = {
-  name: 'gen',
-  description: commands.video.description,
-  execute: (ctx, { payload }, services) => commands.video.execute(ctx, parseGenArguments(payload), services),
-};
-
-export interface RunningTelegramBot extends RunningAdapter {
+export interface RunningTelegramBot extends RunningInbound {
   bot: Telegraf;
 }
 
-export function createTelegramBot(config: Env, services: CommandServices, log: Logger = logger('telegram')): Telegraf {
+/** `/word@bot payload` at the start of a message, as its bot_command entity marks it. */
+function typedCommand(message: Message): { word: string; bot: string | null; payload: string } | null {
+  if (!('text' in message)) return null;
+  const entity = message.entities?.[0];
+  if (entity?.type !== 'bot_command' || entity.offset !== 0) return null;
+  const [word = '', bot] = message.text.slice(1, entity.length).split('@');
+  return { word: word.toLowerCase(), bot: bot ?? null, payload: message.text.slice(entity.length).replace(/^\s+/, '') };
+}
+
+export function createTelegramBot(config: Env, services: CommandServices, registry: CommandRegistry, log: Logger = logger('telegram')): Telegraf {
   const bot = new Telegraf(config.TELEGRAM_BOT_TOKEN, { telegram: { apiRoot: config.TELEGRAM_API_ROOT } });
   const admins = telegramAdminIds(config);
+  const nudge: Command = { name: 'nudge', description: 'not a command', execute: (ctx) => ctx.reply({ kind: 'info', text: notACommandText(registry) }) };
 
-  const userOf = (ctx: Context): ChatUser => {
-    const from = ctx.from!;
+  const person = (from: User): ChatUser => {
     const id = String(from.id);
     const name = from.username ? `@${from.username}` : [from.first_name, from.last_name].filter(Boolean).join(' ');
     return { id, name, platform: 'telegram', isAdmin: admins.has(id) };
   };
-  const commandContext = (ctx: Context) => TelegramChatContext.forCommand(ctx.telegram, userOf(ctx), ctx.chat!.id, ctx.message!.message_id);
-
-  const help = async (ctx: Context) => {
-    await ctx.reply(helpText(services, ctx.botInfo?.username), { parse_mode: PARSE_MODE, reply_parameters: { message_id: ctx.message!.message_id, allow_sending_without_reply: true } });
+  // Anonymous group admins, people posting as a channel and linked-channel forwards all come `from` one shared
+  // service account; the chat they speak for (sender_chat, a negative id no person has) is who they are.
+  const sender = (message: Message): ChatUser => {
+    const chat = message.sender_chat;
+    if (!chat) return person(message.from!);
+    const name = 'title' in chat ? chat.title : String(chat.id);
+    return { id: String(chat.id), name, platform: 'telegram', isAdmin: false };
   };
-  bot.start(help);
-  bot.help(help);
+  const chatInfo = (chat: Message['chat']): ChatInfo => ({ id: chat.id, type: chat.type, ...(bot.botInfo?.username ? { botUsername: bot.botInfo.username } : {}) });
 
-  bot.command('gen', async (ctx) => {
-    await dispatch(gen, commandContext(ctx), { payload: ctx.payload }, services);
-  });
-
-  bot.command('cancel', async (ctx) => {
-    const chat = commandContext(ctx);
-    // Jobs removed from the queue never reach a worker, so their status messages are tidied up here.
-    const before = await pendingTargets(services, `telegram:${ctx.from.id}`);
-    await dispatch(commands.cancel, chat, {}, services);
-    for (const { jobId, target } of before) {
-      if (await services.queue.queue.getJob(jobId)) continue; // still running: its worker reports the cancel
-      await ctx.telegram
-        .editMessageText(target.chatId, target.statusMessageId, undefined, cancelledText(), { parse_mode: PARSE_MODE })
-        .catch((err: Error) => log.debug({ jobId, err: err.message }, 'could not mark the status message cancelled'));
+  bot.on('message', async (ctx) => {
+    const message = ctx.message;
+    const typed = typedCommand(message);
+    // Addressed to another bot in the group: not ours to answer.
+    if (typed?.bot && typed.bot.toLowerCase() !== bot.botInfo?.username?.toLowerCase()) return;
+    const command = typed ? registry.byWord('telegram', typed.word) : undefined;
+    const chat = TelegramChatContext.forCommand(ctx.telegram, sender(message), chatInfo(message.chat), message.message_id);
+    if (!command || !typed) {
+      // In groups the bot only sees what is addressed to it; chatter there gets no answer. In private, a nudge
+      // (counted against the rate limit like every answer).
+      if (message.chat.type === 'private') await dispatch(nudge, chat, {}, services);
+      return;
     }
+    await dispatch(command, chat, undefined, services, { input: () => parseTypedArguments(typed.payload, commandOptions(command, services)) });
   });
 
-  // `/gpu status` (and plain /gpu): refused to non-admins by dispatch with a message that reveals nothing.
-  bot.command('gpu', async (ctx) => {
-    await dispatch(commands.gpuStatus, commandContext(ctx), {}, services);
-  });
-
-  bot.action(/^(?:cancel|reroll):[\w-]+$/, async (ctx) => {
-    const button = parseCallbackData(ctx.match[0]);
-    const message = ctx.callbackQuery.message;
-    if (!button || !message) {
+  bot.on('callback_query', async (ctx) => {
+    const query: CallbackQuery = ctx.callbackQuery;
+    const message = query.message;
+    const data = 'data' in query ? query.data : undefined;
+    let press: ReturnType<typeof decodeButton> = null;
+    let refused: UserFacingError | null = null;
+    try {
+      press = data ? decodeButton(data) : null;
+    } catch (err) {
+      if (!(err instanceof UserFacingError)) throw err;
+      refused = err;
+    }
+    const command = refused ? refusal(refused) : press ? registry.forButton(press.action) : undefined;
+    if (!command || !message) {
       await ctx.answerCbQuery();
       return;
     }
     const replyTo = 'reply_to_message' in message ? message.reply_to_message?.message_id : undefined;
-    const chat = TelegramChatContext.forButton(ctx.telegram, userOf(ctx), message.chat.id, {
-      queryId: ctx.callbackQuery.id,
+    const chat = TelegramChatContext.forButton(ctx.telegram, person(query.from), chatInfo(message.chat), {
+      queryId: query.id,
       messageId: message.message_id,
       ...(replyTo !== undefined ? { replyToMessageId: replyTo } : {}),
+      onStatusMessage: press ? await isStatusMessage(services, press.jobId, message.chat.id, message.message_id) : false,
     });
-    if (button.action === 'cancel') await dispatch(commands.cancel, chat, { jobId: button.jobId }, services);
-    else await dispatch(commands.reroll, chat, { jobId: button.jobId }, services);
+    await dispatch(command, chat, press ? { jobId: press.jobId } : {}, services);
     await chat.finish();
-  });
-
-  bot.on('message', async (ctx) => {
-    // In groups the bot only sees what is addressed to it; chatter there gets no answer.
-    if (ctx.chat.type === 'private') await ctx.reply(NOT_A_COMMAND, { reply_parameters: { message_id: ctx.message.message_id, allow_sending_without_reply: true } });
   });
 
   bot.catch((err, ctx) => {
@@ -99,38 +103,28 @@ export function createTelegramBot(config: Env, services: CommandServices, log: L
   return bot;
 }
 
-async function pendingTargets(services: CommandServices, owner: string): Promise<{ jobId: string; target: TelegramTarget }[]> {
-  const found: { jobId: string; target: TelegramTarget }[] = [];
-  for (const jobId of await services.quota.pendingJobs(owner)) {
-    const job = await services.queue.queue.getJob(jobId);
-    if (!job) continue;
-    try {
-      const target = parseJobRequest(job.data).delivery.target as Partial<TelegramTarget>;
-      if (typeof target.chatId === 'number' && typeof target.statusMessageId === 'number') {
-        found.push({ jobId, target: { chatId: target.chatId, statusMessageId: target.statusMessageId } });
-      }
-    } catch {
-      // A job from another platform or an older payload: nothing of ours to tidy.
-    }
+/** True when the message is `jobId`'s own status message: a button may rewrite no other message. */
+async function isStatusMessage(services: CommandServices, jobId: string, chatId: number, messageId: number): Promise<boolean> {
+  try {
+    const delivery = (await services.queue.queue.getJob(jobId))?.data?.delivery;
+    return delivery?.platform === 'telegram' && delivery.target.chatId === chatId && delivery.target.statusMessageId === messageId;
+  } catch {
+    return false; // Redis unreachable: the command itself will say so; rewrite nothing meanwhile
   }
-  return found;
 }
 
 /** Starts the bot: long polling, or a webhook server when TELEGRAM_WEBHOOK_URL is set. */
 export async function startTelegramBot(config: Env, services: CommandServices): Promise<RunningTelegramBot> {
   const log = logger('telegram');
-  const bot = createTelegramBot(config, services, log);
+  const registry = await commandRegistry(config.COMMANDS_DIR);
+  const bot = createTelegramBot(config, services, registry, log);
   bot.botInfo = await withBotApiRetry(() => bot.telegram.getMe());
-  await bot.telegram.setMyCommands(BOT_COMMANDS).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
+  await bot.telegram.setMyCommands(telegramMenu(registry)).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
 
   if (config.TELEGRAM_WEBHOOK_URL) {
-    const url = new URL(config.TELEGRAM_WEBHOOK_URL);
-    const secretToken = config.TELEGRAM_WEBHOOK_SECRET || createHash('sha256').update(`cogcast:${config.TELEGRAM_BOT_TOKEN}`).digest('hex').slice(0, 48);
-    await bot.launch({
-      allowedUpdates: [...ALLOWED_UPDATES],
-      webhook: { domain: url.host, path: url.pathname, port: config.TELEGRAM_WEBHOOK_PORT, secretToken },
-    });
-    log.info({ bot: bot.botInfo.username, url: url.origin + url.pathname, port: config.TELEGRAM_WEBHOOK_PORT }, 'telegram bot receiving updates by webhook');
+    const webhook = webhookOptions(config);
+    await bot.launch({ allowedUpdates: [...ALLOWED_UPDATES], webhook });
+    log.info({ bot: bot.botInfo.username, url: `https://${webhook.domain}${webhook.path}`, host: webhook.host, port: webhook.port }, 'telegram bot receiving updates by webhook');
     return { platform: 'telegram', bot, stop: async () => stopBot(bot) };
   }
 

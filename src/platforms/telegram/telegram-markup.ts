@@ -1,4 +1,5 @@
 // Telegram message markup shared by the bot and the worker's delivery: HTML escaping, length caps, inline buttons.
+import { decodeButton, encodeButton } from '../../core/buttons.ts';
 import type { ReplyButton } from '../../core/chat-context.ts';
 
 /** Every text we send uses parse_mode HTML; anything that came from a person goes through escapeHtml. */
@@ -27,14 +28,14 @@ export interface InlineKeyboard {
   inline_keyboard: { text: string; callback_data: string }[][];
 }
 
-/** callback_data is at most 64 bytes: `reroll:` plus a UUID job id is 43. */
+/** callback_data through the one button codec (src/core/buttons.ts): `reroll:` plus a UUID job id is 43 of 64 bytes. */
 export function callbackData(button: Pick<ReplyButton, 'action' | 'jobId'>): string {
-  return `${button.action}:${button.jobId}`;
+  return encodeButton(button);
 }
 
+/** null for data that is not ours; throws bad_job_id for a forged or stale job id. */
 export function parseCallbackData(data: string): Pick<ReplyButton, 'action' | 'jobId'> | null {
-  const match = /^(cancel|reroll):([\w-]{1,56})$/.exec(data);
-  return match ? { action: match[1] as ReplyButton['action'], jobId: match[2]! } : null;
+  return decodeButton(data);
 }
 
 /** One row of buttons; an empty list means "no keyboard" (Telegram removes it on edit). */

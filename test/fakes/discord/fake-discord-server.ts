@@ -158,11 +158,6 @@ export class FakeDiscordServer extends EventEmitter<FakeDiscordServerEvents> {
     return this.deliver(buttonInteraction(this.world, input, this.appPermissions));
   }
 
-  /** Sends any gateway dispatch to connected sessions; returns how many received it. */
-  dispatch(t: string, d: unknown): Promise<number> {
-    return this.gateway.dispatch(t, d);
-  }
-
   private async deliver(rec: InteractionRecord): Promise<{ id: string; token: string }> {
     const delivered = await this.gateway.dispatch('INTERACTION_CREATE', rec.payload);
     if (delivered === 0) throw new Error('no identified gateway session to deliver INTERACTION_CREATE to; is the client logged in?');
@@ -197,7 +192,7 @@ export class FakeDiscordServer extends EventEmitter<FakeDiscordServerEvents> {
     const stored = this.world.store.get(id);
     return stored && !stored.deleted ? structuredClone(stored.message) : undefined;
   }
-  /** All versions of a message, oldest first. */
+  /** Every version of one message, oldest first: what a user saw it say over time. */
   messageHistory(id: string): APIMessage[] {
     return structuredClone(this.world.store.get(id)?.versions ?? []);
   }

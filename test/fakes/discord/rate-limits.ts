@@ -34,6 +34,8 @@ interface InjectedFailure {
   matcher: RouteMatcher;
   remaining: number;
   reply: (hash: string) => Reply;
+  /** For a route 429: the bucket stays empty this long, so a client that ignores Retry-After is refused again. */
+  holdMs?: number;
 }
 
 export class RateLimiter {
@@ -47,7 +49,12 @@ export class RateLimiter {
 
   failNext(matcher: RouteMatcher, opts: RateLimitFailure): void {
     const scope = opts.scope ?? (opts.global ? 'global' : 'user');
-    this.failures.push({ matcher, remaining: opts.times ?? 1, reply: (hash) => tooManyRequests(opts.retryAfter, opts.global === true, scope, this.limit, hash) });
+    this.failures.push({
+      matcher,
+      remaining: opts.times ?? 1,
+      reply: (hash) => tooManyRequests(opts.retryAfter, opts.global === true, scope, this.limit, hash),
+      ...(opts.global ? {} : { holdMs: opts.retryAfter * 1000 }),
+    });
   }
 
   failNextWithServerError(matcher: RouteMatcher, opts: ServerErrorFailure): void {
@@ -56,11 +63,12 @@ export class RateLimiter {
     this.failures.push({ matcher, remaining: opts.times ?? 1, reply: () => ({ status, body: { message: `${status}: ${text[status] ?? 'Error'}`, code: 0 } }) });
   }
 
-  /** Consumes the first armed failure matching this request, if any. */
-  takeInjected(method: string, path: string, hash: string): Reply | undefined {
+  /** Consumes the first armed failure matching this request, if any; a route 429 empties the request's bucket. */
+  takeInjected(method: string, path: string, key: string, hash: string, now: number): Reply | undefined {
     const failure = this.failures.find((f) => f.remaining > 0 && routeMatches(f.matcher, method, path));
     if (!failure) return undefined;
     failure.remaining -= 1;
+    if (failure.holdMs !== undefined) this.buckets.set(key, { remaining: 0, resetAt: now + failure.holdMs });
     return failure.reply(hash);
   }
 

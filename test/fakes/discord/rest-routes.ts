@@ -1,4 +1,4 @@
-/** The REST endpoints the fake implements (gateway info, users, applications/commands, interaction callbacks, webhooks, channels). */
+/** The REST endpoints the product and discord.js call (gateway, application, command registration, interaction callbacks and webhooks, channel messages). */
 import { MessageFlags, MessageType, type APIApplicationCommand, type APIMessage } from 'discord-api-types/v10';
 import type { Reply } from './rate-limits.ts';
 import type { UploadedFile } from './types.ts';
@@ -58,11 +58,9 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
     install_params: undefined,
   });
 
-  add('GET', '/gateway', false, () => ok({ url: hooks.gatewayUrl() }));
   add('GET', '/gateway/bot', true, () =>
     ok({ url: hooks.gatewayUrl(), shards: 1, session_start_limit: { total: 1000, remaining: 999, reset_after: 14_400_000, max_concurrency: 1 } }),
   );
-  add('GET', '/users/@me', true, () => ok(world.bot));
   add('GET', '/applications/@me', true, () => ok(application()));
 
   // Bulk overwrite keeps ids of commands whose name+type already existed, as Discord does.
@@ -97,9 +95,7 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
     return ok(next);
   };
   add('PUT', '/applications/:app/commands', true, (ctx) => overwrite(ctx, 'global'));
-  add('GET', '/applications/:app/commands', true, () => ok(world.commands.get('global') ?? []));
   add('PUT', '/applications/:app/guilds/:guild/commands', true, (ctx) => overwrite(ctx, ctx.params.guild ?? '', ctx.params.guild));
-  add('GET', '/applications/:app/guilds/:guild/commands', true, (ctx) => ok(world.commands.get(ctx.params.guild ?? '') ?? []));
 
   const interactionExtras = (rec: InteractionRecord): Partial<APIMessage> => ({
     webhook_id: world.applicationId,
@@ -115,12 +111,12 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
   const announce = (message: APIMessage, change: 'create' | 'update' | 'delete') => {
     if (!((message.flags ?? 0) & MessageFlags.Ephemeral)) hooks.messageChanged(message, change);
   };
+
   const remove = (id: string) => {
     world.store.delete(id);
     const stored = world.store.get(id);
     if (stored) announce(stored.message, 'delete');
   };
-
   add('POST', '/interactions/:id/:token/callback', false, (ctx) => {
     const rec = world.interactions.get(ctx.params.id ?? '');
     const type = Number(ctx.body.type);
@@ -219,6 +215,7 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
     announce(message, 'update');
     return ok(message);
   });
+
   add('DELETE', '/webhooks/:app/:token/messages/:mid', false, (ctx) => {
     const rec = webhookInteraction(ctx);
     remove(webhookMessageId(rec, ctx.params.mid ?? ''));
@@ -278,10 +275,6 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
     const message = world.store.edit(existing.id, ctx.body, ctx.files);
     announce(message, 'update');
     return ok(message);
-  });
-  add('DELETE', '/channels/:channel/messages/:mid', true, (ctx) => {
-    remove(channelMessage(ctx).id);
-    return noContent;
   });
 
   return routes;

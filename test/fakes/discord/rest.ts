@@ -1,6 +1,6 @@
 /** HTTP front of the fake REST API: body parsing, injected failures, auth, size limit, rate-limit headers, routing and call recording. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { multipartBoundary, parseMultipart } from './multipart.ts';
+import { isMultipart, parseMultipart, readBody } from '../multipart.ts';
 import { bucketKey, RateLimiter, type Reply } from './rate-limits.ts';
 import { findRoute, type RequestContext, type Route } from './rest-routes.ts';
 import type { RestCall, UploadedFile } from './types.ts';
@@ -19,7 +19,7 @@ export class RestApi {
   ) {}
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const raw = await readBody(req);
+    const raw = (await readBody(req)).body;
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = (req.method ?? 'GET').toUpperCase();
     if (url.pathname.startsWith('/attachments/')) return this.serveAttachment(url.pathname, res);
@@ -30,7 +30,7 @@ export class RestApi {
     const call: RestCall = { method, path, query: Object.fromEntries(url.searchParams), headers: req.headers, body: undefined, files: [], status: 0, response: undefined, at: this.world.clock.now() };
     let reply: Reply;
     try {
-      const parsed = parseBody(raw, req.headers['content-type']);
+      const parsed = await parseBody(raw, req.headers['content-type']);
       call.body = parsed.json;
       call.files = parsed.files;
       reply = versioned ? this.route(method, path, url.searchParams, req.headers.authorization, parsed) : errorReply(Errors.notFound());
@@ -49,7 +49,7 @@ export class RestApi {
     const { route, params, methodMismatch } = findRoute(this.routes, method, path);
     const { key, hash } = bucketKey(method, route?.template ?? path, params);
     // Injected failures come first so a test can fail any request, even one that would 404.
-    const injected = this.limiter.takeInjected(method, path, hash);
+    const injected = this.limiter.takeInjected(method, path, key, hash, Date.now());
     if (injected) return injected;
     if (!route) return errorReply(methodMismatch ? Errors.methodNotAllowed() : Errors.notFound());
     if (route.auth) {
@@ -96,11 +96,12 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function parseBody(raw: Buffer, contentType: string | undefined): ParsedBody {
+async function parseBody(raw: Buffer, contentType: string | undefined): Promise<ParsedBody> {
   if (raw.length === 0) return { json: undefined, files: [] };
-  const boundary = multipartBoundary(contentType);
-  if (boundary) {
-    const parts = parseMultipart(raw, boundary);
+  if (isMultipart(contentType)) {
+    const parts = await parseMultipart(raw, contentType!).catch(() => {
+      throw Errors.invalidForm({});
+    });
     const payload = parts.find((p) => p.name === 'payload_json');
     // Discord takes file parts by field name (files[n]); any part with a filename counts as an upload.
     const files = parts.filter((p) => p.filename !== undefined).map((p) => ({ field: p.name, filename: p.filename ?? 'file', contentType: p.contentType, data: p.data }));
@@ -122,10 +123,4 @@ function errorReply(error: unknown): Reply {
   // A bug in the fake should be loud in the test, not look like a Discord answer.
   console.error('[fake-discord] handler crashed', error);
   return { status: 500, body: { message: `fake-discord crashed: ${String(error)}`, code: 0 } };
-}
-
-async function readBody(req: IncomingMessage): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
 }

@@ -21,7 +21,6 @@ export class ApiError extends Error {
 }
 
 export const badRequest = (detail: string): ApiError => new ApiError(400, `Bad Request: ${detail}`);
-export const forbidden = (detail: string): ApiError => new ApiError(403, `Forbidden: ${detail}`);
 export const conflict = (detail: string): ApiError => new ApiError(409, `Conflict: ${detail}`);
 export const notFound = (): ApiError => new ApiError(404, 'Not Found');
 export const unauthorized = (): ApiError => new ApiError(401, 'Unauthorized');

@@ -76,6 +76,8 @@ export interface UserMessageInput {
   chatId?: number;
   chatTitle?: string;
   replyToMessageId?: number;
+  /** Sent on behalf of a chat (an anonymous admin: the group; a channel): Telegram's sender_chat. */
+  senderChat?: TgChat;
 }
 
 export interface PressButtonInput {
@@ -96,7 +98,6 @@ export interface FakeTelegramEvents {
   /** A message the bot sent (user messages come from the test itself). */
   message: [StoredMessage];
   edit: [StoredMessage, MessageEdit];
-  delete: [StoredMessage];
   /** An update was queued for the bot. */
   update: [TgUpdate];
   webhook: [WebhookDelivery];
@@ -145,7 +146,6 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
     this.world = new World(this.botInfo, {
       message: (stored) => this.notify('message', stored),
       edit: (stored, edit) => this.notify('edit', stored, edit),
-      delete: (stored) => this.notify('delete', stored),
     });
     this.queue = new UpdateQueue(options.firstUpdateId ?? 1);
     this.queue.onChange(() => this.waiters.check());
@@ -235,8 +235,6 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
       chat = groupChat(id, chatType, input.chatTitle ?? this.world.chats.get(id)?.chat.title ?? `Group ${id}`);
     }
     const record = this.world.upsertChat(chat);
-    // Writing to the bot implies the user (re)started it.
-    if (chatType === 'private') record.blocked = false;
     const formatted = formatText(input.text, undefined);
     if (formatted.text === '') throw new Error('a user message needs non-blank text');
     let replyTo: TgMessage | undefined;
@@ -251,6 +249,7 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
       (messageId) => ({
         message_id: messageId,
         from,
+        ...(input.senderChat !== undefined ? { sender_chat: input.senderChat } : {}),
         chat: record.chat,
         date: unixNow(),
         ...(replyTo !== undefined ? { reply_to_message: replyTo } : {}),
@@ -266,7 +265,7 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
   /** A user taps an inline button on a bot message: queues a `callback_query` update and returns the query. */
   pressButton(input: PressButtonInput): TgCallbackQuery {
     const stored = this.world.message(input.chatId, input.messageId);
-    if (stored === undefined || stored.deleted) throw new Error(`no message ${input.messageId} in chat ${input.chatId}`);
+    if (stored === undefined) throw new Error(`no message ${input.messageId} in chat ${input.chatId}`);
     const buttons = stored.replyMarkup?.inline_keyboard.flat() ?? [];
     const button = buttons.find((b) => (input.data !== undefined ? b.callback_data === input.data : b.text === input.text));
     if (!input.force && (button === undefined || button.callback_data === undefined)) {
@@ -290,18 +289,6 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
     return query;
   }
 
-  /** Makes a chat known without a user message (so the bot can post there first). */
-  addChat(chat: TgChat): void {
-    this.world.upsertChat(chat);
-  }
-
-  /** The user blocks (or unblocks) the bot: sends to that private chat get 403. */
-  setBlocked(userId: number, blocked = true): void {
-    const record = this.world.chats.get(userId);
-    if (record === undefined) throw new Error(`no private chat with user ${userId}`);
-    record.blocked = blocked;
-  }
-
   // ---------------------------------------------------------------------------------------------
   // Inspection
 
@@ -314,7 +301,7 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
     return this.callLog.filter((call) => call.method.toLowerCase() === wanted);
   }
 
-  /** Every message of a chat in id order, both sides, deleted ones flagged. */
+  /** Every message of a chat in id order, both sides. */
   history(chatId: number): StoredMessage[] {
     return this.world.history(chatId);
   }
@@ -400,10 +387,6 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
    */
   failNext(method: string, fault: Fault, times = 1): void {
     this.httpApi.addFault(method, fault, times);
-  }
-
-  clearFaults(): void {
-    this.httpApi.clearFaults();
   }
 
   // ---------------------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 /**
  * Turns text + parse_mode into what Telegram stores: plain text plus entities, or the exact
- * "can't parse entities" error. The parsers follow TDLib's (which the Bot API server runs), so a
- * bot that forgets to escape a '.' in MarkdownV2 fails here the way it would in production.
+ * "can't parse entities" error. The product sends HTML only, so HTML (TDLib's parser, which the Bot API
+ * server runs) is the one mode implemented; any other parse_mode is refused loudly.
  */
 
 import { isSpace, ParseError, sortEntities, type FormattedText } from './entities.ts';
 import { badRequest } from './errors.ts';
 import { parseHtml } from './parse-html.ts';
-import { parseMarkdown } from './parse-markdown.ts';
-import { parseMarkdownV2 } from './parse-markdown-v2.ts';
 import type { TgMessageEntity } from './types.ts';
 
 export type { FormattedText } from './entities.ts';
@@ -33,21 +31,13 @@ export function formatText(raw: string, parseMode: string | undefined, explicit?
   return { text: trimmed.text, entities: sortEntities(mergeDetected(trimmed.entities, detectEntities(trimmed.text))) };
 }
 
-/** Markup parsing alone (no trimming or detection): what TDLib's parse_html/parse_markdown(_v2) return. */
+/** Markup parsing alone (no trimming or detection): what TDLib's parse_html returns. */
 export function parseMarkup(text: string, parseMode: string | undefined): FormattedText {
   const mode = (parseMode ?? '').toLowerCase();
-  switch (mode) {
-    case '':
-      return { text, entities: [] };
-    case 'html':
-      return parseHtml(text);
-    case 'markdownv2':
-      return parseMarkdownV2(text);
-    case 'markdown':
-      return parseMarkdown(text);
-    default:
-      throw badRequest('unsupported parse_mode');
-  }
+  if (mode === '') return { text, entities: [] };
+  if (mode === 'html') return parseHtml(text);
+  // Markdown and MarkdownV2 exist on Telegram but not in this fake: a bot using them is told so.
+  throw badRequest(`unsupported parse_mode (FakeTelegramServer implements HTML only): ${parseMode}`);
 }
 
 /** Same as parseMarkup but returns the error text instead of throwing (handy for table tests). */
@@ -84,7 +74,7 @@ const WORD = /[\p{L}\p{N}_]/u;
 /** Short @names that are inline bots rather than people; TDLib keeps them as mentions. */
 const SHORT_MENTIONS = new Set(['gif', 'wiki', 'vid', 'bing', 'pic', 'bold', 'imdb', 'coub', 'like', 'vote']);
 
-/** Mentions, bot commands, hashtags and scheme URLs, found the way TDLib's matchers do. */
+/** Bot commands and mentions (what routing and privacy mode read), found the way TDLib's matchers do. */
 export function detectEntities(text: string): TgMessageEntity[] {
   const found: TgMessageEntity[] = [];
   const prevChar = (index: number) => (index > 0 ? String.fromCodePoint(text.codePointAt(index - 1)!) : '');
@@ -106,17 +96,6 @@ export function detectEntities(text: string): TgMessageEntity[] {
     const name = m[1]!;
     if (name.length < 4 && !SHORT_MENTIONS.has(name.toLowerCase())) continue;
     found.push({ type: 'mention', offset: start, length: end - start });
-  }
-  for (const m of text.matchAll(/#([\p{L}\p{Nd}_\u200c]{1,256})/gu)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    if (/[\p{L}\p{Nd}_\u200c]/u.test(prevChar(start)) || text[end] === '#' || !/\p{L}/u.test(m[1]!)) continue;
-    found.push({ type: 'hashtag', offset: start, length: end - start });
-  }
-  for (const m of text.matchAll(/\b(?:https?:\/\/|www\.)[^\s<>"]+/gi)) {
-    // Trailing punctuation usually ends the sentence, not the URL.
-    const url = m[0].replace(/[.,:;!?)\]'"]+$/, '');
-    if (url.length > 0) found.push({ type: 'url', offset: m.index, length: url.length });
   }
   // Earlier matches win on overlap (a command's "@bot" suffix is not a separate mention).
   const kept: TgMessageEntity[] = [];

@@ -1,11 +1,11 @@
 /**
- * The HTTP face of the fake: routes /bot<token>/<method> and /file/bot<token>/<path>, checks the
+ * The HTTP face of the fake: routes /bot<token>/<method>, checks the
  * token and upload limit, applies injected faults, runs method handlers and writes Telegram's
  * JSON envelopes; also executes method calls that come back inside webhook responses.
  */
 
 import type http from 'node:http';
-import { ApiError, entityTooLarge, notFound, unauthorized } from './errors.ts';
+import { ApiError, entityTooLarge, notFound, tooManyRequests, unauthorized } from './errors.ts';
 import { WithDescription, type MethodHandler } from './methods.ts';
 import { Params, parseRequest, readBody, type ParsedRequest } from './request-body.ts';
 import type { ApiCallRecord, Fault, TgResponse } from './types.ts';
@@ -25,6 +25,8 @@ const noAnswer = (description: string): TgResponse => ({ ok: false, error_code: 
 
 export class HttpApi {
   private readonly faults = new Map<string, { fault: Fault; remaining: number }[]>();
+  /** Flood control as Telegram applies it: after a 429 for a chat, every call for that chat is refused until then. */
+  private readonly floodUntil = new Map<string, number>();
 
   constructor(private readonly deps: HttpApiDeps) {}
 
@@ -35,16 +37,9 @@ export class HttpApi {
     this.faults.set(key, list);
   }
 
-  clearFaults(): void {
-    this.faults.clear();
-  }
-
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const { deps } = this;
     const url = new URL(req.url ?? '/', 'http://fake');
-    const download = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
-    if (download !== null) return this.serveFile(res, decodeURIComponent(download[1]!), decodeURIComponent(download[2]!));
-
     // /bot<token>/<method>, or /bot<token>/test/<method> for telegraf's testEnv.
     const route = /^\/bot([^/]+)\/(?:test\/)?([^/]+?)\/?$/.exec(url.pathname);
     const urlMethod = route !== null ? decodeURIComponent(route[2]!) : url.pathname;
@@ -62,7 +57,7 @@ export class HttpApi {
     if (decodeURIComponent(route[1]!) !== deps.token) return send(401, unauthorized().toResponse());
     if (raw.tooLarge) return send(413, entityTooLarge().toResponse());
     try {
-      parsed = parseRequest(req.headers['content-type'], raw.body, url.searchParams);
+      parsed = await parseRequest(req.headers['content-type'], raw.body, url.searchParams);
     } catch (error) {
       if (error instanceof ApiError) return send(error.errorCode, error.toResponse());
       throw error;
@@ -71,7 +66,17 @@ export class HttpApi {
     // Methods this fake does not implement answer like unknown ones: loudly.
     if (entry === undefined) return send(404, notFound().toResponse());
 
+    const chat = chatOf(parsed.params);
+    const waitS = chat === undefined ? 0 : Math.ceil(((this.floodUntil.get(chat) ?? 0) - Date.now()) / 1000);
+    if (waitS > 0) {
+      const flood = tooManyRequests(waitS) as Extract<Fault, { error_code: number }>;
+      return send(429, { ok: false, error_code: 429, description: flood.description, parameters: flood.parameters! });
+    }
+
     const fault = this.takeFault(entry.name);
+    if (fault !== undefined && 'error_code' in fault && fault.error_code === 429 && chat !== undefined) {
+      this.floodUntil.set(chat, Date.now() + (fault.parameters?.retry_after ?? 0) * 1000);
+    }
     if (fault !== undefined) {
       if ('networkError' in fault) {
         deps.record(entry.name, parsed, 'http', 0, noAnswer('connection dropped by failNext'));
@@ -101,7 +106,7 @@ export class HttpApi {
   async executeWebhookReply(reply: WebhookReply): Promise<void> {
     let parsed: ParsedRequest;
     try {
-      parsed = parseRequest(reply.contentType, reply.body, new URLSearchParams());
+      parsed = await parseRequest(reply.contentType, reply.body, new URLSearchParams());
     } catch {
       // Telegram ignores response bodies it cannot read.
       return;
@@ -118,19 +123,6 @@ export class HttpApi {
     this.deps.record(entry.name, parsed, 'webhook-reply', outcome.status, outcome.response);
   }
 
-  /** GET /file/bot<token>/<file_path>: the bytes of a stored file. */
-  private serveFile(res: http.ServerResponse, token: string, filePath: string): void {
-    const file = token === this.deps.token ? this.deps.world.fileByPath(filePath) : undefined;
-    if (file === undefined) {
-      const body = JSON.stringify(notFound().toResponse());
-      res.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-      res.end(body);
-      return;
-    }
-    res.writeHead(200, { 'content-type': file.mimeType ?? 'application/octet-stream', 'content-length': file.bytes.length });
-    res.end(file.bytes);
-  }
-
   private takeFault(method: string): Fault | undefined {
     for (const key of [method.toLowerCase(), '*']) {
       const list = this.faults.get(key);
@@ -142,6 +134,12 @@ export class HttpApi {
     }
     return undefined;
   }
+}
+
+/** The chat a call acts on, as a key ("-100123", "@channel"); undefined for calls about no chat (getMe...). */
+function chatOf(params: Record<string, unknown>): string | undefined {
+  const id = params.chat_id;
+  return typeof id === 'number' || (typeof id === 'string' && id !== '') ? String(id) : undefined;
 }
 
 async function runMethod(handler: MethodHandler, params: Params, signal: AbortSignal): Promise<{ status: number; response: TgResponse }> {

@@ -1,8 +1,8 @@
 /** Bot API method handlers: validate params the way Telegram does, mutate the World, and return Telegram's result shapes. */
 
-import { ApiError, badRequest, conflict } from './errors.ts';
+import { badRequest, conflict } from './errors.ts';
 import { formatText, type FormattedText } from './formatting.ts';
-import { probeMp4 } from './mp4-probe.ts';
+import { probeVideoBytes } from '../../helpers/ffprobe.ts';
 import type { Params } from './request-body.ts';
 import type {
   MessageEdit,
@@ -14,7 +14,6 @@ import type {
   TgMessage,
   TgMessageEntity,
   TgUser,
-  TgWebhookInfo,
 } from './types.ts';
 import type { UpdateQueue } from './update-queue.ts';
 import type { WebhookSender } from './webhook-sender.ts';
@@ -110,20 +109,6 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
 
     deleteWebhook: ({ params: p }) => deleteWebhook(p),
 
-    getWebhookInfo: () => {
-      const config = webhook.config;
-      const info: TgWebhookInfo = { url: config?.url ?? '', has_custom_certificate: false, pending_update_count: queue.size };
-      if (config !== undefined) {
-        info.max_connections = config.maxConnections;
-        if (config.ipAddress !== undefined) info.ip_address = config.ipAddress;
-        if (webhook.lastErrorDate !== undefined) info.last_error_date = webhook.lastErrorDate;
-        if (webhook.lastErrorMessage !== undefined) info.last_error_message = webhook.lastErrorMessage;
-        const allowed = queue.allowedUpdates();
-        if (allowed !== undefined) info.allowed_updates = allowed;
-      }
-      return info;
-    },
-
     setMyCommands: ({ params: p }) => {
       // Without `commands` the real API sets an empty list and succeeds.
       const raw = p.json('commands', "can't parse commands JSON object") ?? [];
@@ -139,13 +124,6 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
         return { command: entry.command, description: entry.description };
       });
       world.commands.set(commandsKey(p), commands);
-      return true;
-    },
-
-    getMyCommands: ({ params: p }) => world.commands.get(commandsKey(p)) ?? [],
-
-    deleteMyCommands: ({ params: p }) => {
-      world.commands.delete(commandsKey(p));
       return true;
     },
 
@@ -190,35 +168,11 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       return applyEdit(stored, 'editMessageText', p, markup, { text: formatted.text, entities: formatted.entities });
     },
 
-    editMessageCaption: ({ params: p }) => {
-      const stored = editableMessage(p);
-      if (stored.message.text !== undefined) throw badRequest('there is no caption in the message to edit');
-      const formatted = formatBody(p, 'caption', 'caption_entities', 1024, 'message caption is too long');
-      const markup = parseReplyMarkup(p);
-      if ((stored.message.caption ?? '') === formatted.text && sameEntities(stored.message.caption_entities, formatted.entities) && sameMarkup(stored.replyMarkup, markup)) {
-        throw badRequest(NOT_MODIFIED);
-      }
-      setOptional(stored.message, 'caption', formatted.text !== '' ? formatted.text : undefined);
-      setOptional(stored.message, 'caption_entities', formatted.entities.length > 0 ? formatted.entities : undefined);
-      setOptional(stored, 'caption', stored.message.caption);
-      return applyEdit(stored, 'editMessageCaption', p, markup, { caption: formatted.text, entities: formatted.entities });
-    },
-
     editMessageReplyMarkup: ({ params: p }) => {
       const stored = editableMessage(p);
       const markup = parseReplyMarkup(p);
       if (sameMarkup(stored.replyMarkup, markup)) throw badRequest(NOT_MODIFIED);
       return applyEdit(stored, 'editMessageReplyMarkup', p, markup, {});
-    },
-
-    deleteMessage: ({ params: p }) => {
-      const chat = world.resolveChat(p.chatId());
-      const stored = chat.messages.get(p.int('message_id') ?? 0);
-      if (stored === undefined || stored.deleted) throw badRequest('message to delete not found');
-      // Outside private chats a bot needs admin rights to delete other people's messages; the fake bot has none.
-      if (!stored.fromBot && chat.chat.type !== 'private') throw badRequest("message can't be deleted");
-      world.markDeleted(stored);
-      return true;
     },
 
     answerCallbackQuery: ({ params: p }) => {
@@ -227,16 +181,7 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       const text = p.str('text');
       if (text !== undefined && text.length > 200) throw badRequest('MESSAGE_TOO_LONG');
       const showAlert = p.bool('show_alert');
-      const url = p.str('url');
-      const cacheTime = p.int('cache_time');
-      world.answerCallbackQuery({
-        queryId,
-        at: Date.now(),
-        ...(text !== undefined ? { text } : {}),
-        ...(showAlert !== undefined ? { showAlert } : {}),
-        ...(url !== undefined ? { url } : {}),
-        ...(cacheTime !== undefined ? { cacheTime } : {}),
-      });
+      world.answerCallbackQuery({ queryId, at: Date.now(), ...(text !== undefined ? { text } : {}), ...(showAlert !== undefined ? { showAlert } : {}) });
       return true;
     },
 
@@ -244,13 +189,6 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       world.resolveChat(p.chatId());
       if (!CHAT_ACTIONS.has(p.str('action') ?? '')) throw badRequest('wrong parameter action in request');
       return true;
-    },
-
-    getFile: ({ params: p }) => {
-      const file = world.file(p.str('file_id') ?? '');
-      if (file === undefined) throw badRequest('invalid file_id');
-      if (file.bytes.length > deps.downloadLimitBytes) throw badRequest('file is too big');
-      return { file_id: file.fileId, file_unique_id: file.fileUniqueId, file_size: file.bytes.length, file_path: file.filePath };
     },
   };
 
@@ -280,7 +218,7 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     const messageId = p.int('message_id');
     if (messageId === undefined) throw badRequest('message identifier is not specified');
     const stored = chat.messages.get(messageId);
-    if (stored === undefined || stored.deleted) throw badRequest('message to edit not found');
+    if (stored === undefined) throw badRequest('message to edit not found');
     if (!stored.fromBot) throw badRequest("message can't be edited");
     return stored;
   }
@@ -310,7 +248,6 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     const chat = world.resolveChat(p.chatId());
     const markup = parseReplyMarkup(p);
     const replyTo = resolveReplyTo(p, chat);
-    const thumbnail = thumbnailOf(p);
     const media =
       kind === 'video'
         ? {
@@ -351,7 +288,6 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       {
         fromBot: true,
         file,
-        ...(thumbnail !== undefined ? { thumbnail } : {}),
         ...(caption.text !== '' ? { caption: caption.text } : {}),
         ...parseModeOf(p),
         ...markupOf(markup),
@@ -361,62 +297,35 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     return stored.message;
   }
 
-  /** An uploaded part, an existing file_id (no upload), attach://name, or an HTTP URL Telegram fetches itself. */
+  /** An uploaded part, or an existing file_id (no upload): the two ways the product sends a clip. */
   async function inputFile(p: Params, field: 'video' | 'document'): Promise<StoredFile> {
-    let upload = p.files.get(field);
-    const ref = p.str(field);
-    if (upload === undefined && ref?.startsWith('attach://')) upload = p.files.get(ref.slice('attach://'.length));
+    const upload = p.files.get(field);
     if (upload !== undefined) {
       if (upload.bytes.length === 0) throw badRequest('file must be non-empty');
       return storeUpload(p, field, upload.bytes, upload.filename, upload.contentType);
     }
+    const ref = p.str(field);
     if (ref === undefined || ref === '') throw badRequest(`there is no ${field} in the request`);
-    if (/^https?:\/\//i.test(ref)) {
-      const bytes = await fetchUrl(ref);
-      return storeUpload(p, field, bytes, decodeURIComponent(new URL(ref).pathname.split('/').pop() ?? '') || undefined, undefined);
-    }
+    // URLs and attach:// are other ways in; this fake knows only uploads and file_ids.
     const existing = world.file(ref);
     if (existing === undefined) throw badRequest('wrong file identifier/HTTP URL specified');
     if (existing.kind !== field) throw badRequest('type of file mismatch');
     return existing;
   }
 
-  function storeUpload(p: Params, kind: 'video' | 'document', bytes: Buffer, filename: string | undefined, contentType: string | undefined): StoredFile {
+  async function storeUpload(p: Params, kind: 'video' | 'document', bytes: Buffer, filename: string | undefined, contentType: string | undefined): Promise<StoredFile> {
     const meta: Parameters<World['storeFile']>[2] = { mimeType: mimeTypeFor(filename, contentType) };
     if (filename !== undefined) meta.filename = filename;
     if (kind === 'video') {
       // Explicit width/height/duration win; otherwise read them from the MP4 like Telegram's servers do.
-      const probed = probeMp4(bytes);
+      const probed = await probeVideoBytes(bytes);
       meta.video = {
         width: p.int('width') ?? probed?.width ?? 0,
         height: p.int('height') ?? probed?.height ?? 0,
-        duration: p.int('duration') ?? probed?.duration ?? 0,
+        duration: p.int('duration') ?? Math.round(probed?.durationS ?? 0),
       };
     }
     return world.storeFile(kind, bytes, meta);
-  }
-
-  function thumbnailOf(p: Params): StoredFile | undefined {
-    const ref = p.str('thumbnail') ?? p.str('thumb');
-    const part = ref?.startsWith('attach://') ? p.files.get(ref.slice('attach://'.length)) : (p.files.get('thumbnail') ?? p.files.get('thumb'));
-    if (part === undefined) return undefined;
-    const meta: Parameters<World['storeFile']>[2] = { mimeType: mimeTypeFor(part.filename, 'image/jpeg') };
-    if (part.filename !== undefined) meta.filename = part.filename;
-    return world.storeFile('thumbnail', part.bytes, meta);
-  }
-
-  async function fetchUrl(url: string): Promise<Buffer> {
-    try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
-      if (!res.ok) throw new Error(String(res.status));
-      const bytes = Buffer.from(await res.arrayBuffer());
-      // Telegram fetches at most 20 MB from a URL for non-photo media.
-      if (bytes.length > 20 * 1024 * 1024) throw badRequest('failed to get HTTP URL content');
-      return bytes;
-    } catch (error) {
-      if (error instanceof ApiError) throw error;
-      throw badRequest('failed to get HTTP URL content');
-    }
   }
 
   function resolveReplyTo(p: Params, chat: ChatRecord): TgMessage | undefined {
@@ -426,7 +335,7 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
     const messageId = rp?.message_id ?? p.int('reply_to_message_id');
     if (messageId === undefined) return undefined;
     const target = chat.messages.get(messageId);
-    if (target === undefined || target.deleted) {
+    if (target === undefined) {
       if (rp?.allow_sending_without_reply ?? p.bool('allow_sending_without_reply')) return undefined;
       throw badRequest('message to be replied not found');
     }

@@ -1,39 +1,9 @@
 /** Reads a Bot API request (query string, JSON, urlencoded or multipart) into loosely typed params plus uploaded files. */
-
-import type { IncomingMessage } from 'node:http';
 import { badRequest } from './errors.ts';
-import { multipartBoundary, parseMultipart } from './multipart.ts';
+import { isMultipart, parseMultipart } from '../multipart.ts';
 import type { UploadedFile } from './types.ts';
 
-export interface RawBody {
-  body: Buffer;
-  /** True when the body passed the limit; the rest was drained but not kept. */
-  tooLarge: boolean;
-}
-
-/**
- * Reads the whole body, keeping at most `limit` bytes. Past the limit it keeps draining rather than
- * closing the socket, so that the client (which streams uploads without Content-Length) gets to read
- * the 413 answer instead of failing with EPIPE mid-upload.
- */
-export function readBody(req: IncomingMessage, limit: number): Promise<RawBody> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooLarge = false;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        tooLarge = true;
-        chunks.length = 0;
-      } else if (!tooLarge) {
-        chunks.push(chunk);
-      }
-    });
-    req.on('end', () => resolve({ body: tooLarge ? Buffer.alloc(0) : Buffer.concat(chunks), tooLarge }));
-    req.on('error', reject);
-  });
-}
+export { readBody } from '../multipart.ts';
 
 export interface ParsedRequest {
   params: Record<string, unknown>;
@@ -41,15 +11,14 @@ export interface ParsedRequest {
 }
 
 /** Merges query-string parameters with the body's, the body winning, like the Bot API does. */
-export function parseRequest(contentType: string | undefined, body: Buffer, query: URLSearchParams): ParsedRequest {
+export async function parseRequest(contentType: string | undefined, body: Buffer, query: URLSearchParams): Promise<ParsedRequest> {
   const params: Record<string, unknown> = Object.fromEntries(query);
   const files = new Map<string, UploadedFile>();
   if (body.length === 0) return { params, files };
-  const boundary = multipartBoundary(contentType);
-  if (boundary !== undefined) {
+  if (isMultipart(contentType)) {
     let parts;
     try {
-      parts = parseMultipart(body, boundary);
+      parts = await parseMultipart(body, contentType!);
     } catch (error) {
       throw badRequest(`can't parse multipart/form-data: ${(error as Error).message}`);
     }

@@ -70,6 +70,8 @@ export interface TgInlineKeyboardMarkup {
 export interface TgMessage {
   message_id: number;
   from?: TgUser;
+  /** The chat a message speaks for: anonymous group admins (the group itself), posts as a channel. */
+  sender_chat?: TgChat;
   chat: TgChat;
   date: number;
   edit_date?: number;
@@ -111,27 +113,9 @@ export type TgResponse =
   | { ok: true; result: unknown; description?: string }
   | { ok: false; error_code: number; description: string; parameters?: TgResponseParameters };
 
-export interface TgFile {
-  file_id: string;
-  file_unique_id: string;
-  file_size?: number;
-  file_path?: string;
-}
-
 export interface TgBotCommand {
   command: string;
   description: string;
-}
-
-export interface TgWebhookInfo {
-  url: string;
-  has_custom_certificate: boolean;
-  pending_update_count: number;
-  ip_address?: string;
-  last_error_date?: number;
-  last_error_message?: string;
-  max_connections?: number;
-  allowed_updates?: string[];
 }
 
 // ---- What tests read back ----
@@ -148,12 +132,10 @@ export interface UploadedFile {
 export interface StoredFile {
   fileId: string;
   fileUniqueId: string;
-  kind: 'video' | 'document' | 'thumbnail';
+  kind: 'video' | 'document';
   bytes: Buffer;
   filename?: string;
   mimeType?: string;
-  /** Relative path served at /file/bot<token>/<filePath>, as getFile reports it. */
-  filePath: string;
   /** Set for videos: what Telegram reports in the Video object. */
   video?: { width: number; height: number; duration: number };
 }
@@ -184,9 +166,7 @@ export interface StoredMessage {
   replyMarkup?: TgInlineKeyboardMarkup;
   /** The uploaded or re-sent video/document. */
   file?: StoredFile;
-  thumbnail?: StoredFile;
   edits: MessageEdit[];
-  deleted: boolean;
   /** For user messages: whether an update reached the bot (privacy mode can hide group chatter). */
   deliveredToBot?: boolean;
   /** For bot messages: the method and raw parameters of the send call. */
@@ -211,8 +191,6 @@ export interface CallbackAnswer {
   queryId: string;
   text?: string;
   showAlert?: boolean;
-  url?: string;
-  cacheTime?: number;
   at: number;
 }
 

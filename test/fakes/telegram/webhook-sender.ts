@@ -36,8 +36,6 @@ interface PostResult {
 
 export class WebhookSender {
   config: WebhookConfig | undefined;
-  lastErrorDate: number | undefined;
-  lastErrorMessage: string | undefined;
   private running = false;
   private stopped = false;
   private inFlight: http.ClientRequest | undefined;
@@ -52,8 +50,6 @@ export class WebhookSender {
 
   set(config: WebhookConfig | undefined): void {
     this.config = config;
-    this.lastErrorDate = undefined;
-    this.lastErrorMessage = undefined;
     this.kick();
   }
 
@@ -93,8 +89,6 @@ export class WebhookSender {
           if (result.reply !== undefined && result.reply.body.length > 0) await this.options.onReply(result.reply);
           continue;
         }
-        this.lastErrorDate = Math.floor(Date.now() / 1000);
-        this.lastErrorMessage = result.error;
         failures++;
         await this.sleep(Math.min(this.options.retryDelayMs * 2 ** (failures - 1), 5000));
       }

@@ -1,7 +1,7 @@
 /** In-memory Telegram "world" behind the fake: chats, per-chat message ids and history, stored files, callback queries, commands. */
 
 import { createHash, randomBytes } from 'node:crypto';
-import { badRequest, forbidden } from './errors.ts';
+import { badRequest } from './errors.ts';
 import type {
   CallbackAnswer,
   ChatType,
@@ -20,37 +20,23 @@ export interface ChatRecord {
   /** Message ids are per chat and only ever grow, for both sides of the conversation. */
   lastMessageId: number;
   messages: Map<number, StoredMessage>;
-  /** Private chats only: the user blocked the bot. */
-  blocked: boolean;
 }
 
 export interface WorldEvents {
   message(stored: StoredMessage): void;
   edit(stored: StoredMessage, edit: MessageEdit): void;
-  delete(stored: StoredMessage): void;
 }
 
 const FILE_ID_PREFIX: Record<StoredFile['kind'], string> = {
   // Real file_ids start with a type tag; keeping the familiar prefixes makes logs read naturally.
   video: 'BAACAgIAAxkBAAI',
   document: 'BQACAgIAAxkBAAI',
-  thumbnail: 'AAMCAgADGQEAAg',
 };
 
 const EXTENSION_MIME: Record<string, string> = {
   mp4: 'video/mp4',
   m4v: 'video/mp4',
-  mov: 'video/quicktime',
-  webm: 'video/webm',
-  mkv: 'video/x-matroska',
-  gif: 'image/gif',
-  jpg: 'image/jpeg',
-  jpeg: 'image/jpeg',
-  png: 'image/png',
-  pdf: 'application/pdf',
   txt: 'text/plain',
-  json: 'application/json',
-  zip: 'application/zip',
 };
 
 export function mimeTypeFor(filename: string | undefined, fallback?: string): string {
@@ -82,12 +68,12 @@ export class World {
       existing.chat = { ...existing.chat, ...chat };
       return existing;
     }
-    const record: ChatRecord = { chat: { ...chat }, lastMessageId: 0, messages: new Map(), blocked: false };
+    const record: ChatRecord = { chat: { ...chat }, lastMessageId: 0, messages: new Map() };
     this.chats.set(chat.id, record);
     return record;
   }
 
-  /** chat_id -> chat, with the errors Telegram gives for unknown chats and blocked users. */
+  /** chat_id -> chat, with the error Telegram gives for unknown chats. */
   resolveChat(chatId: number | string): ChatRecord {
     let record: ChatRecord | undefined;
     if (typeof chatId === 'number') record = this.chats.get(chatId);
@@ -96,7 +82,6 @@ export class World {
       record = [...this.chats.values()].find((r) => r.chat.username?.toLowerCase() === username);
     }
     if (record === undefined) throw badRequest('chat not found');
-    if (record.blocked) throw forbidden('bot was blocked by the user');
     return record;
   }
 
@@ -105,11 +90,11 @@ export class World {
   addMessage(
     record: ChatRecord,
     build: (messageId: number) => TgMessage,
-    extra: Omit<StoredMessage, 'chatId' | 'messageId' | 'message' | 'edits' | 'deleted'>,
+    extra: Omit<StoredMessage, 'chatId' | 'messageId' | 'message' | 'edits'>,
   ): StoredMessage {
     const messageId = ++record.lastMessageId;
     const message = build(messageId);
-    const stored: StoredMessage = { chatId: record.chat.id, messageId, message, edits: [], deleted: false, ...extra };
+    const stored: StoredMessage = { chatId: record.chat.id, messageId, message, edits: [], ...extra };
     record.messages.set(messageId, stored);
     if (stored.fromBot) this.events.message(stored);
     return stored;
@@ -132,11 +117,6 @@ export class World {
     this.events.edit(stored, edit);
   }
 
-  markDeleted(stored: StoredMessage): void {
-    stored.deleted = true;
-    this.events.delete(stored);
-  }
-
   // ---- files ----
 
   storeFile(
@@ -145,15 +125,12 @@ export class World {
     meta: { filename?: string; mimeType?: string; video?: StoredFile['video'] },
   ): StoredFile {
     const seq = this.fileSeq++;
-    const ext = meta.filename?.includes('.') ? meta.filename.split('.').pop() : kind === 'video' ? 'mp4' : 'dat';
-    const folder = kind === 'video' ? 'videos' : kind === 'thumbnail' ? 'thumbnails' : 'documents';
     const file: StoredFile = {
       fileId: `${FILE_ID_PREFIX[kind]}${seq}${randomBytes(24).toString('base64url')}`,
       // Telegram's file_unique_id is the same for the same file; derive it from the content.
       fileUniqueId: `AgAD${createHash('sha256').update(bytes).digest('base64url').slice(0, 12)}`,
       kind,
       bytes,
-      filePath: `${folder}/file_${seq}.${ext}`,
     };
     if (meta.filename !== undefined) file.filename = meta.filename;
     if (meta.mimeType !== undefined) file.mimeType = meta.mimeType;
@@ -164,10 +141,6 @@ export class World {
 
   file(fileId: string): StoredFile | undefined {
     return this.files.get(fileId);
-  }
-
-  fileByPath(filePath: string): StoredFile | undefined {
-    return [...this.files.values()].find((f) => f.filePath === filePath);
   }
 
   // ---- callback queries ----

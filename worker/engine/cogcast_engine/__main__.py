@@ -1,7 +1,6 @@
-"""Entry point (`python -m cogcast_engine`): claim stdout, configure logging, start the engine and serve."""
+"""Entry point (`python -m cogcast_engine`): claim stdout, read the settings, start the engine and serve."""
 
 import logging
-import os
 import sys
 
 
@@ -11,36 +10,35 @@ def main() -> int:
 
     writer = claim_stdout()
 
-    # 2. Logs to stderr, WARNING unless ENGINE_LOG_LEVEL says otherwise
-    level = os.environ.get("ENGINE_LOG_LEVEL", "").strip().upper() or "WARNING"
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=level if isinstance(logging.getLevelName(level), int) else "WARNING",
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # 2. Logs to stderr, WARNING until the settings say otherwise
+    logging.basicConfig(stream=sys.stderr, level="WARNING", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logger = logging.getLogger("cogcast_engine")
 
-    # 3. Configure (cheap, before torch is imported, so a bad setting fails in milliseconds), load, warm up.
+    # 3. The worker may die without a word (SIGKILL): this process must not outlive it (see parent_watch.py)
+    from .parent_watch import exit_with_parent
+
+    exit_with_parent()
+
+    # 4. Configure (cheap, before torch is imported, so a bad setting fails in milliseconds), load, warm up.
     #    A failure here is reported once, with job_id null, and the process exits non-zero.
     from .protocol import Error
 
     try:
         from .envs import EngineConfig
-        from .presets import load_presets
 
         config = EngineConfig.from_env()
-        presets = load_presets(config.presets_file)
+        logging.getLogger().setLevel(config.log_level)
 
         from .engine import Engine
 
-        engine = Engine(config, presets, writer)
+        engine = Engine(config, config.presets, writer)
         engine.start()
     except Exception as error:
         logger.exception("engine start-up failed")
         writer.send(Error(job_id=None, kind="internal", message=f"start-up failed: {type(error).__name__}: {error}"))
         return 1
 
-    # 4. Serve until shutdown or EOF
+    # 5. Serve until shutdown or EOF
     engine.serve(sys.stdin.buffer)
     return 0
 

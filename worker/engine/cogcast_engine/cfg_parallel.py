@@ -27,7 +27,8 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from .envs import EngineConfig
+from .envs import EngineConfig, settings_env
+from .loopback import LOOPBACK, loopback_store
 from .presets import Preset, StepCache
 
 logger = logging.getLogger(__name__)
@@ -145,15 +146,15 @@ class CfgParallel:
 
         device = resolve_device(config.device)
         follower_device = second_device(device)
-        # This process hosts the rendezvous store on a free port: no port to configure, none to collide.
-        store = dist.TCPStore("127.0.0.1", 0, WORLD_SIZE, is_master=True, wait_for_workers=False, timeout=TIMEOUT)
+        # This process hosts the rendezvous store on a free loopback port: no port to configure, none to collide.
+        store = loopback_store(WORLD_SIZE, TIMEOUT)
         env = {
             **os.environ,
             "RANK": str(FOLLOWER),
             "WORLD_SIZE": str(WORLD_SIZE),
-            "MASTER_ADDR": "127.0.0.1",
+            "MASTER_ADDR": LOOPBACK,
             "MASTER_PORT": str(store.port),
-            "ENGINE_DEVICE": str(follower_device),
+            **settings_env(config.to_settings(device=str(follower_device))),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(PACKAGE_PARENT), os.environ.get("PYTHONPATH")])),
         }
         follower = subprocess.Popen(
@@ -282,11 +283,9 @@ def read_calls(stdin, calls: "queue.Queue[dict | None]", busy: threading.Event) 
 
 def main() -> int:
     """Follower entry point (rank 1), started by the leader with its environment plus RANK, MASTER_PORT, ..."""
-    level = os.environ.get("ENGINE_LOG_LEVEL", "").strip().upper() or "WARNING"
+    config = EngineConfig.from_env()
     logging.basicConfig(
-        stream=sys.stderr,
-        level=level if isinstance(logging.getLevelName(level), int) else "WARNING",
-        format="%(asctime)s %(levelname)s rank1 %(name)s: %(message)s",
+        stream=sys.stderr, level=config.log_level, format="%(asctime)s %(levelname)s rank1 %(name)s: %(message)s"
     )
     from .pipeline_loader import load_pipeline, resolve_device
 
@@ -294,7 +293,6 @@ def main() -> int:
     busy = threading.Event()
     busy.set()  # loading and joining: an EOF now means the leader failed to start
     threading.Thread(target=read_calls, args=(sys.stdin, calls, busy), name="cfg-calls", daemon=True).start()
-    config = EngineConfig.from_env()
     group = CfgParallel(int(os.environ["RANK"]), resolve_device(config.device))
     loaded = load_pipeline(config)
     group.join(loaded)

@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import torch
 
+from . import contract
 from .cfg_parallel import CfgParallel
 from .envs import EngineConfig
 from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom
@@ -117,6 +118,7 @@ class Engine:
 
     def serve(self, stdin: BinaryIO) -> None:
         """Answer requests until shutdown or EOF; jobs run here, one at a time, in arrival order."""
+        contract.compile_request_validators()
         reader = threading.Thread(target=self._read_requests, args=(stdin,), name="stdin-reader", daemon=True)
         reader.start()
         while (request := self._jobs.get()) is not None:
@@ -198,6 +200,9 @@ class Engine:
                     on_step=lambda step, steps: self.writer.send(Progress(job_id=job_id, step=step, steps=steps)),
                     should_cancel=self._cancel.is_set,
                     cfg_parallel=self.cfg_parallel,
+                    on_decode=lambda: self.writer.send(
+                        Progress(job_id=job_id, step=preset.steps, steps=preset.steps, stage="decoding")
+                    ),
                 )
             # 3. Hand the frames over as raw rgb24
             frames_path = write_frames(Path(request.output_dir), output.frames.tobytes())

@@ -97,7 +97,10 @@ class CogVideoXFlashAttention3Processor:
         if attention_mask is not None:
             raise ValueError("attention_mask: CogVideoX's self-attention has none; FA3 here runs without masks")
         text_seq_length = encoder_hidden_states.size(1)
-        hidden_states = torch.cat([encoder_hidden_states, hidden_states], dim=1)
+        dtype = hidden_states.dtype
+        # bf16 where set_processors put the attention in bf16 (an fp16 model on the bf16 kernel): no casts around it
+        compute_dtype = attn.to_out[0].weight.dtype
+        hidden_states = torch.cat([encoder_hidden_states, hidden_states], dim=1).to(compute_dtype)
         batch_size, sequence_length, _ = hidden_states.shape
 
         # 1. q, k, v as (batch, seq, heads, head_dim): views of the projection's output
@@ -127,7 +130,7 @@ class CogVideoXFlashAttention3Processor:
 
         # 3. Attention, then the output projection on (batch, seq, heads * head_dim): a view, no copy
         hidden_states = self.attention(query, key, value).reshape(batch_size, sequence_length, attn.heads * head_dim)
-        hidden_states = attn.to_out[1](attn.to_out[0](hidden_states))
+        hidden_states = attn.to_out[1](attn.to_out[0](hidden_states)).to(dtype)
         encoder_hidden_states, hidden_states = hidden_states.split(
             [text_seq_length, hidden_states.size(1) - text_seq_length], dim=1
         )
@@ -135,11 +138,23 @@ class CogVideoXFlashAttention3Processor:
 
 
 def set_processors(transformer: torch.nn.Module, kind: str | None) -> None:
-    """Put FA3 (`kind` fa3 or fa3-fp8) on every block's attention; None puts diffusers' own processors back."""
+    """Put FA3 (`kind` fa3 or fa3-fp8) on every block's attention; None puts diffusers' own processors back.
+
+    In an fp16 model, `fa3` also puts the attention's own layers (q/k/v projection, q/k norms, output projection)
+    in bf16: FA3 reads and writes bf16, so its inputs come out of the projection in bf16 and its output goes into
+    the next one as is, instead of two casting passes over (batch, seq, 1920) a block. q, k and v are bf16 either
+    way; measured on an H200: 0.4499 -> 0.4448 s a forward, 0.22 % from stock both ways.
+    """
     from diffusers.models.attention_processor import CogVideoXAttnProcessor2_0, FusedCogVideoXAttnProcessor2_0
 
     for block in transformer.transformer_blocks:
         attn = block.attn1
+        model_dtype = block.norm1.linear.weight.dtype
+        attention_dtype = torch.bfloat16 if kind == "fa3" and model_dtype == torch.float16 else model_dtype
+        for layer in (attn.to_q, attn.to_k, attn.to_v, getattr(attn, "to_qkv", None), attn.norm_q, attn.norm_k,
+                      attn.to_out[0]):
+            if layer is not None:
+                layer.to(attention_dtype)
         if kind is not None:
             attn.set_processor(CogVideoXFlashAttention3Processor(kind))
         elif getattr(attn, "fused_projections", False):

@@ -12,6 +12,7 @@ import torch
 
 from .pipeline_loader import LoadedPipeline
 from .presets import Preset
+from .protocol import MAX_SEED
 from .step_cache import step_cache
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ def check_inputs(preset: Preset, prompt: str, negative_prompt: str, seed: int, s
         raise ValueError(f"prompt: must be a non-empty string, got {prompt!r}")
     if not isinstance(negative_prompt, str):
         raise ValueError(f"negative_prompt: must be a string, got {negative_prompt!r}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**64:
-        raise ValueError(f"seed: must be an integer in [0, 2**64), got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed: must be an integer from 0 to {MAX_SEED}, got {seed!r}")
     if steps is not None and steps < 1:
         raise ValueError(f"steps: must be >= 1, got {steps}")
     if not isinstance(preset, Preset):
@@ -99,10 +100,12 @@ def generate(
     on_step: Callable[[int, int], None] | None = None,
     should_cancel: Callable[[], bool] | None = None,
     cfg_parallel: "CfgParallel | None" = None,
+    on_decode: Callable[[], None] | None = None,
 ) -> GenerationOutput:
     """Generate `preset.frames` frames for `prompt`; `steps` overrides the preset's (warm-up uses few).
 
-    `on_step(step, steps)` is called after each denoising step (1-based); when `should_cancel()` turns true,
+    `on_step(step, steps)` is called after each denoising step (1-based), `on_decode()` once the VAE starts decoding
+    (the `decoding` stage users see); when `should_cancel()` turns true,
     JobCancelled is raised at the next step boundary. CUDA OOM surfaces as OutOfMemory naming the stage.
     With `cfg_parallel`, both ranks make this same call and cancel together; the follower's output has no frames.
     """
@@ -111,17 +114,19 @@ def generate(
     # the transformer of the preset's precision (fp8: turbo.py).
     if cfg_parallel is None:
         with loaded.tuning.attention(), loaded.transformer_for(preset):
-            return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel)
+            return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, on_decode=on_decode)
     with (
         loaded.tuning.attention(),
         loaded.transformer_for(preset, cfg_parallel=True),
         cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel) as job,
     ):
-        return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes)
+        return _generate(
+            loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes, on_decode
+        )
 
 
 def _generate(
-    loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, decode: bool = True
+    loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, decode: bool = True, on_decode=None
 ) -> GenerationOutput:
     pipe, device = loaded.pipe, loaded.device
     steps = steps or preset.steps
@@ -182,6 +187,8 @@ def _generate(
         return GenerationOutput(frames=np.empty(0, np.uint8), seconds=clock.seconds, step_seconds=step_seconds)
 
     # 3. Decode the latents to uint8 frames on the host
+    if on_decode is not None:
+        on_decode()
     with clock.stage("vae_decode", oom_message="CUDA out of memory in vae_decode (even with tiling)"):
         frames = decode_frames(loaded, latents)
     if frames.shape != (preset.frames, preset.height, preset.width, 3):

@@ -1,11 +1,17 @@
-"""The JSON-lines contract with the worker (PROTOCOL.md): typed requests parsed at the edge, typed messages out."""
+"""The JSON-lines contract with the worker: requests parsed at the edge against contract.schema.json, typed messages out.
+
+The fields are defined once, in the worker's zod schemas (worker/engine-client/engine-protocol.ts); the dataclasses
+here are checked against the generated schema by tests/test_contract.py, so neither side can add or drop one alone.
+"""
 
 import json
 from dataclasses import asdict, dataclass, field
 from typing import ClassVar, Literal
 
+from . import contract
+
 ErrorKind = Literal["oom", "bad_input", "internal"]
-MAX_SEED = 2**64 - 1  # torch.Generator.manual_seed's range
+MAX_SEED: int = contract.subschema("requests", "generate")["properties"]["seed"]["maximum"]  # 2**32 - 1
 
 
 class ProtocolError(ValueError):
@@ -45,6 +51,12 @@ class ShutdownRequest:
 
 
 Request = GenerateRequest | CancelRequest | StatsRequest | ShutdownRequest
+REQUEST_TYPES: dict[str, type] = {
+    "generate": GenerateRequest,
+    "cancel": CancelRequest,
+    "stats": StatsRequest,
+    "shutdown": ShutdownRequest,
+}
 
 
 def parse_request(line: str | bytes) -> Request:
@@ -59,37 +71,14 @@ def parse_request(line: str | bytes) -> Request:
     kind = data.get("type")
     # A job id, when readable, lets even a bad request be answered about its job.
     job_id = data.get("job_id") if isinstance(data.get("job_id"), str) and data.get("job_id") else None
-
-    if kind == "generate":
-        return GenerateRequest(
-            job_id=_string(data, "job_id", job_id),
-            prompt=_string(data, "prompt", job_id, allow_empty=True),
-            negative_prompt=_string(data, "negative_prompt", job_id, allow_empty=True, default=""),
-            preset=_string(data, "preset", job_id),
-            seed=_seed(data, job_id),
-            output_dir=_string(data, "output_dir", job_id),
-        )
-    if kind == "cancel":
-        return CancelRequest(job_id=_string(data, "job_id", job_id))
-    if kind == "stats":
-        return StatsRequest()
-    if kind == "shutdown":
-        return ShutdownRequest()
-    raise ProtocolError(f"type: unknown request type {kind!r} (generate, cancel, stats, shutdown)", job_id)
-
-
-def _string(data: dict, name: str, job_id: str | None, allow_empty: bool = False, default: str | None = None) -> str:
-    value = data.get(name, default)
-    if not isinstance(value, str) or (not value and not allow_empty):
-        raise ProtocolError(f"{name}: must be a {'' if allow_empty else 'non-empty '}string, got {value!r}", job_id)
-    return value
-
-
-def _seed(data: dict, job_id: str | None) -> int:
-    seed = data.get("seed")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
-        raise ProtocolError(f"seed: must be an integer in [0, 2**64), got {seed!r}", job_id)
-    return seed
+    if kind not in REQUEST_TYPES:
+        raise ProtocolError(f"type: unknown request type {kind!r} ({', '.join(REQUEST_TYPES)})", job_id)
+    try:
+        fields = contract.validate("requests", kind, data)
+    except contract.ContractError as error:
+        raise ProtocolError(str(error), job_id) from error
+    fields.pop("type")
+    return REQUEST_TYPES[kind](**fields)
 
 
 # ---- messages (engine -> worker) ----
@@ -99,8 +88,11 @@ def _seed(data: dict, job_id: str | None) -> int:
 class Message:
     TYPE: ClassVar[str]
 
+    def to_dict(self) -> dict:
+        return {"type": self.TYPE, **asdict(self)}
+
     def to_json(self) -> str:
-        return json.dumps({"type": self.TYPE, **asdict(self)}, separators=(",", ":"))
+        return json.dumps(self.to_dict(), separators=(",", ":"))
 
 
 @dataclass
@@ -121,7 +113,7 @@ class Ready(Message):
     warmup_seconds: dict[str, float]
     load_seconds: float
     compiled: bool
-    tuning: dict = field(default_factory=dict)  # what tuning applied: attention kernel, fused projections, ...
+    tuning: dict = field(default_factory=dict)  # what tuning applied (TuningReport.summary())
 
 
 @dataclass
@@ -130,6 +122,7 @@ class Progress(Message):
     job_id: str
     step: int
     steps: int
+    stage: Literal["denoising", "decoding"] = "denoising"  # decoding: the last step is done, the VAE decodes
 
 
 @dataclass
@@ -148,7 +141,7 @@ class Result(Message):
     gpu_name: str | None
     seed: int
     steps: int
-    preset: str = ""
+    preset: str
     recompiles: int = 0  # torch.compile graphs built since ready (0 when serving works as designed)
 
 

@@ -5,7 +5,8 @@ NCDHW tensors and each norm/activation is its own pass. Channels-last-3d (NDHWC)
 its implicit-GEMM kernels, Inductor fuses the norms and activations between them, and cudnn.benchmark times the
 candidates for the locked shapes once. Channels-last on the whole module fails (only Conv3d weights are 5-D).
 The decoder runs in chunks of latent frames with a cache between them: two graphs (first chunk, later chunks).
-Tiled decode (lowvram) has many tile shapes and stays eager.
+Tiled decode (lowvram) has many tile shapes and stays eager. H200: 2.54 -> 0.94 s a clip, PSNR 63 dB against the
+eager decode of the same latents (at most 4/255 apart); compiling it is most of a cold warm-up (~130 s).
 """
 
 import logging

@@ -9,24 +9,37 @@ import tempfile
 import threading
 from pathlib import Path
 
+from cogcast_engine import contract
+from cogcast_engine.envs import settings_env
+
 ENGINE_DIR = Path(__file__).resolve().parents[1]
 
 
+def tiny_settings(model_dir: Path, presets_file: Path | None = None, **overrides) -> dict:
+    """A complete settings document (the worker always sends every field), pinned for tests: CPU, warm-up on."""
+    presets_file = presets_file or ENGINE_DIR.parents[1] / "test" / "fixtures" / "presets.tiny.json"
+    return {
+        "model": str(model_dir),
+        "presets": json.loads(Path(presets_file).read_text()),
+        "device": "cpu",
+        "dtype": "auto",
+        "memory_profile": "auto",
+        "warmup": True,
+        "compile": "auto",
+        "compile_cache_dir": str(ENGINE_DIR.parents[1] / "var" / "compile-cache"),
+        "log_level": "WARNING",
+        "cfg_parallel": False,
+        **overrides,
+    }
+
+
 class EngineProcess:
-    def __init__(self, model_dir: Path, presets_file: Path, **env_overrides: str):
+    def __init__(self, model_dir: Path, presets_file: Path, settings: dict | None = None, **overrides):
+        """`overrides` change fields of the tiny settings; `settings` replaces the document whole (a bad one, say)."""
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ENGINE_DIR), os.environ.get("PYTHONPATH")])),
-            "ENGINE_MODEL": str(model_dir),
-            "PRESETS_FILE": str(presets_file),
-            # Pinned here, so that ENGINE_* set in the caller's shell cannot change what a test means.
-            "ENGINE_DEVICE": "cpu",
-            "ENGINE_DTYPE": "auto",
-            "ENGINE_MEMORY_PROFILE": "auto",
-            "ENGINE_WARMUP": "1",
-            "ENGINE_COMPILE": "auto",
-            "ENGINE_LOG_LEVEL": "WARNING",
-            **env_overrides,
+            **settings_env(settings if settings is not None else tiny_settings(model_dir, presets_file, **overrides)),
         }
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
@@ -44,8 +57,13 @@ class EngineProcess:
 
     def _read_stdout(self) -> None:
         for line in self.process.stdout:
-            # Every stdout line must be a protocol message: anything else would break the worker.
-            self.messages.put(json.loads(line))
+            # Every stdout line must be a protocol message, as the contract spells it: anything else breaks the worker.
+            message = json.loads(line)
+            try:
+                contract.validate("messages", message.get("type"), json.loads(line), where=message.get("type", "?"))
+            except (contract.ContractError, KeyError) as error:
+                message = {"type": "contract-violation", "line": line, "error": str(error)}
+            self.messages.put(message)
         self.messages.put(None)
 
     def send(self, **message) -> None:

@@ -19,7 +19,7 @@ from cogcast_engine.generate import JobCancelled, generate
 from cogcast_engine.pipeline_loader import load_pipeline
 from cogcast_engine.presets import Preset, load_presets
 
-from engine_process import EngineProcess
+from engine_process import EngineProcess, tiny_settings
 
 FIXTURE = Path(os.environ.get("COGCAST_TINY_MODEL", Path(__file__).resolve().parents[3] / "var/fixtures/tiny-cogvideox"))
 PROMPT, SEED = "a red fox runs through the snow", 5
@@ -40,13 +40,13 @@ def model_dir(request) -> Path:
 @pytest.fixture(scope="module")
 def reference_frames(model_dir, tiny_presets_file) -> np.ndarray:
     """The single-process engine's frames for PROMPT and SEED."""
-    loaded = load_pipeline(EngineConfig.from_env({"ENGINE_MODEL": str(model_dir), "ENGINE_DEVICE": "cpu"}))
+    loaded = load_pipeline(EngineConfig.from_settings(tiny_settings(model_dir)))
     return generate(loaded, load_presets(tiny_presets_file).get("tiny"), PROMPT, seed=SEED).frames
 
 
 @pytest.fixture(scope="module")
 def engine(model_dir, tiny_presets_file):
-    process = EngineProcess(model_dir, tiny_presets_file, ENGINE_CFG_PARALLEL="1", ENGINE_WARMUP="0")
+    process = EngineProcess(model_dir, tiny_presets_file, cfg_parallel=True, warmup=False)
     yield process
     process.close()
 
@@ -174,7 +174,7 @@ def test_cfg_parallel_engine_makes_the_single_process_frames(engine, reference_f
 
     engine.generate("cfg-1", tmp_path / "cfg-1", prompt=PROMPT, seed=SEED)
     messages = engine.until("result")
-    assert [m["step"] for m in messages if m["type"] == "progress"] == [1, 2]
+    assert [m["step"] for m in messages if m["type"] == "progress" and m["stage"] == "denoising"] == [1, 2]
     frames = read_frames(messages[-1])
     assert frames.shape == reference_frames.shape == (9, 32, 64, 3)
     diff = np.abs(frames.astype(np.int16) - reference_frames.astype(np.int16))
@@ -195,7 +195,7 @@ def test_cancel_stops_both_ranks_together_and_the_next_job_still_matches(engine,
 
 
 def test_shutdown_stops_rank_1_too(model_dir, tiny_presets_file):
-    process = EngineProcess(model_dir, tiny_presets_file, ENGINE_CFG_PARALLEL="1", ENGINE_WARMUP="0")
+    process = EngineProcess(model_dir, tiny_presets_file, cfg_parallel=True, warmup=False)
     try:
         process.until("ready", timeout=120)
         (follower,) = children_of(process.process.pid)

@@ -6,7 +6,7 @@ from engine_process import EngineProcess
 
 
 def test_shutdown_mid_job_cancels_it_and_exits_zero(tiny_model_dir, tiny_presets_file, tmp_path):
-    engine = EngineProcess(tiny_model_dir, tiny_presets_file, ENGINE_WARMUP="0")
+    engine = EngineProcess(tiny_model_dir, tiny_presets_file, warmup=False)
     try:
         ready = engine.until("ready", timeout=120)[-1]
         assert ready["warmup_seconds"] == {}
@@ -21,7 +21,7 @@ def test_shutdown_mid_job_cancels_it_and_exits_zero(tiny_model_dir, tiny_presets
 
 
 def test_eof_on_stdin_exits_zero(tiny_model_dir, tiny_presets_file):
-    engine = EngineProcess(tiny_model_dir, tiny_presets_file, ENGINE_WARMUP="0")
+    engine = EngineProcess(tiny_model_dir, tiny_presets_file, warmup=False)
     try:
         engine.until("ready", timeout=120)
         engine.process.stdin.close()
@@ -30,9 +30,12 @@ def test_eof_on_stdin_exits_zero(tiny_model_dir, tiny_presets_file):
         engine.close()
 
 
-@pytest.mark.parametrize("env, expected", [({"ENGINE_DTYPE": "fp8"}, "ENGINE_DTYPE"), ({"PRESETS_FILE": "/nope.json"}, "PRESETS_FILE")])
-def test_bad_configuration_fails_start_up_naming_it(tiny_model_dir, tiny_presets_file, env, expected):
-    engine = EngineProcess(tiny_model_dir, tiny_presets_file, **env)
+@pytest.mark.parametrize(
+    "overrides, expected",
+    [({"dtype": "fp8"}, "settings.dtype"), ({"presets": {"default": "a", "presets": {}}}, "settings.presets.presets")],
+)
+def test_bad_configuration_fails_start_up_naming_it(tiny_model_dir, tiny_presets_file, overrides, expected):
+    engine = EngineProcess(tiny_model_dir, tiny_presets_file, **overrides)
     try:
         error = engine.next()
         assert (error["type"], error["job_id"], error["kind"]) == ("error", None, "internal")

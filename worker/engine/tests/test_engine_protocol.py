@@ -11,7 +11,7 @@ FRAME_BYTES = 9 * 32 * 64 * 3  # the tiny presets: 9 frames of 64x32 rgb24
 
 @pytest.fixture(scope="module")
 def engine(tiny_model_dir, tiny_presets_file):
-    process = EngineProcess(tiny_model_dir, tiny_presets_file, ENGINE_WARMUP="1")
+    process = EngineProcess(tiny_model_dir, tiny_presets_file, warmup=True)
     process.ready = process.until("ready", timeout=120)[-1]
     yield process
     process.close()
@@ -38,10 +38,12 @@ def test_ready_describes_device_presets_and_warmup(engine):
 def test_generate_streams_progress_then_result_with_rgb24_frames(engine, tmp_path):
     messages = run_job(engine, "job-1", tmp_path / "job-1")
     types = [message["type"] for message in messages]
-    assert types == ["progress", "progress", "result", "memory"]
-    assert [(m["step"], m["steps"]) for m in messages[:2]] == [(1, 2), (2, 2)]
+    assert types == ["progress", "progress", "progress", "result", "memory"]
+    # each denoising step, then `decoding` (the last step is done, the VAE decodes) before the result
+    assert [(m["stage"], m["step"], m["steps"]) for m in messages[:3]] == [
+        ("denoising", 1, 2), ("denoising", 2, 2), ("decoding", 2, 2)]
 
-    result = messages[2]
+    result = messages[3]
     assert Path(result["frames_path"]).stat().st_size == FRAME_BYTES
     assert (result["width"], result["height"], result["frames"], result["fps"]) == (64, 32, 9, 8)
     seconds = result["seconds"]
@@ -49,7 +51,7 @@ def test_generate_streams_progress_then_result_with_rgb24_frames(engine, tmp_pat
     assert len(result["step_seconds"]) == 2
     assert (result["seed"], result["steps"], result["peak_vram_bytes"], result["gpu_util_mean"]) == (1, 2, None, None)
     assert result["recompiles"] == 0
-    assert messages[3] == {"type": "memory", "job_id": "job-1", "allocated_bytes": None, "reserved_bytes": None,
+    assert messages[4] == {"type": "memory", "job_id": "job-1", "allocated_bytes": None, "reserved_bytes": None,
                            "after_empty_cache": False}
 
 

@@ -8,13 +8,14 @@ from cogcast_engine.envs import EngineConfig
 from cogcast_engine.generate import JobCancelled, OutOfMemory, generate
 from cogcast_engine.pipeline_loader import load_pipeline
 from cogcast_engine.presets import load_presets
+from engine_process import tiny_settings
 
 FAKE_OOM = "CUDA out of memory. Tried to allocate 20.00 GiB"
 
 
 @pytest.fixture(scope="module")
 def loaded(tiny_model_dir):
-    config = EngineConfig.from_env({"ENGINE_MODEL": str(tiny_model_dir), "ENGINE_DEVICE": "cpu"})
+    config = EngineConfig.from_settings(tiny_settings(tiny_model_dir))
     return load_pipeline(config)
 
 

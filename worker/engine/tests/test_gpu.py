@@ -15,7 +15,7 @@ def run_job(engine: EngineProcess, job_id: str, output_dir, **kwargs) -> list[di
 
 @pytest.mark.parametrize("compile_mode", ["0", "1"])
 def test_cuda_engine_reports_vram_and_empties_cache(tiny_model_dir, tiny_presets_file, tmp_path, compile_mode):
-    engine = EngineProcess(tiny_model_dir, tiny_presets_file, ENGINE_DEVICE="cuda", ENGINE_COMPILE=compile_mode)
+    engine = EngineProcess(tiny_model_dir, tiny_presets_file, device="cuda", compile=compile_mode)
     try:
         ready = engine.until("ready", timeout=600)[-1]
         assert ready["device"].startswith("cuda:") and ready["gpu_name"]
@@ -48,9 +48,10 @@ def test_lowvram_keeps_text_encoder_on_cpu_and_tiles_the_vae(tiny_model_dir, tin
     from cogcast_engine.pipeline_loader import load_pipeline
     from cogcast_engine.presets import load_presets
 
-    config = EngineConfig.from_env(
-        {"ENGINE_MODEL": str(tiny_model_dir), "ENGINE_DEVICE": "cuda", "ENGINE_MEMORY_PROFILE": "lowvram",
-         "ENGINE_COMPILE": "0"}
+    from engine_process import tiny_settings
+
+    config = EngineConfig.from_settings(
+        tiny_settings(tiny_model_dir, tiny_presets_file, device="cuda", memory_profile="lowvram", compile="0")
     )
     loaded = load_pipeline(config)
     assert loaded.pipe.text_encoder.device.type == "cpu"

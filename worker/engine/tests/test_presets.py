@@ -11,9 +11,9 @@ from conftest import REPO_ROOT
 VALID = {
     "default": "tiny",
     "presets": {
-        "tiny": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0},
-        "tiny-slow": {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 12, "guidance": 6.0},
-        "wide": {"width": 96, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0},
+        "tiny": {"description": "d", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0},
+        "tiny-slow": {"description": "d", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 12, "guidance": 6.0},
+        "wide": {"description": "d", "width": 96, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0},
     },
 }
 
@@ -39,17 +39,17 @@ def test_real_and_tiny_presets_files_load():
 @pytest.mark.parametrize(
     "field, value, expected",
     [
-        ("frames", 48, "presets.tiny.frames must be 4k+1"),
-        ("frames", 0, "presets.tiny.frames must be an integer >= 1"),
-        ("width", 100, "presets.tiny.width must be a multiple of 16"),
-        ("height", 40, "presets.tiny.height must be a multiple of 16"),
-        ("height", None, "presets.tiny.height must be an integer"),
-        ("steps", 0, "presets.tiny.steps must be an integer >= 1"),
-        ("steps", True, "presets.tiny.steps must be an integer >= 1"),
-        ("steps", 2.5, "presets.tiny.steps must be an integer >= 1"),
-        ("fps", -8, "presets.tiny.fps must be an integer >= 1"),
-        ("guidance", "6", "presets.tiny.guidance must be a number >= 0"),
-        ("guidance", -1, "presets.tiny.guidance must be a number >= 0"),
+        ("frames", 48, "presets.tiny.frames: must be 4k+1"),
+        ("frames", 0, "presets.tiny.frames: must be an integer >= 1"),
+        ("width", 100, "presets.tiny.width: must be a multiple of 16"),
+        ("height", 40, "presets.tiny.height: must be a multiple of 16"),
+        ("height", None, "presets.tiny.height: must be an integer"),
+        ("steps", 0, "presets.tiny.steps: must be an integer >= 1"),
+        ("steps", True, "presets.tiny.steps: must be an integer >= 1"),
+        ("steps", 2.5, "presets.tiny.steps: must be an integer >= 1"),
+        ("fps", -8, "presets.tiny.fps: must be an integer >= 1"),
+        ("guidance", "6", "presets.tiny.guidance: must be a number >= 0"),
+        ("guidance", -1, "presets.tiny.guidance: must be a number >= 0"),
     ],
 )
 def test_invalid_preset_field_is_named(field, value, expected):

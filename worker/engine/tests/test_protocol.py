@@ -4,8 +4,9 @@ import json
 
 import pytest
 
-from cogcast_engine.envs import EngineConfig
+from cogcast_engine.envs import EngineConfig, settings_env
 from cogcast_engine.protocol import (
+    MAX_SEED,
     CancelRequest,
     Error,
     GenerateRequest,
@@ -14,7 +15,9 @@ from cogcast_engine.protocol import (
     StatsRequest,
     parse_request,
 )
+from engine_process import tiny_settings
 
+MODEL = "/models/tiny"
 GENERATE = {
     "type": "generate",
     "job_id": "42",
@@ -69,16 +72,33 @@ def test_message_json_starts_with_its_type():
 
 @pytest.mark.parametrize(
     "name, value",
-    [("ENGINE_DEVICE", "gpu"), ("ENGINE_DTYPE", "fp8"), ("ENGINE_MEMORY_PROFILE", "tiny"), ("ENGINE_WARMUP", "yes"),
-     ("ENGINE_COMPILE", "always"), ("ENGINE_LOG_LEVEL", "LOUD")],
+    [("device", "gpu"), ("dtype", "fp8"), ("memory_profile", "tiny"), ("warmup", "yes"), ("compile", "always"),
+     ("log_level", "LOUD")],
 )
-def test_bad_environment_variable_is_named(name, value):
-    with pytest.raises(ValueError, match=f"^{name}"):
-        EngineConfig.from_env({name: value})
+def test_bad_setting_is_named(name, value):
+    with pytest.raises(ValueError, match=f"^settings.{name}:"):
+        EngineConfig.from_settings(tiny_settings(MODEL, **{name: value}))
 
 
-def test_environment_defaults_match_protocol():
-    config = EngineConfig.from_env({})
-    assert (config.model, str(config.presets_file)) == ("THUDM/CogVideoX-2b", "config/presets.json")
-    assert (config.device, config.dtype, config.memory_profile, config.compile) == ("auto", "auto", "auto", "auto")
-    assert config.warmup is True
+def test_settings_must_be_complete_and_known():
+    complete = tiny_settings(MODEL)
+    for name in complete:
+        with pytest.raises(ValueError, match=f"^settings.{name}: .*missing"):
+            EngineConfig.from_settings({k: v for k, v in complete.items() if k != name})
+    with pytest.raises(ValueError, match="^settings: unknown field"):
+        EngineConfig.from_settings({**complete, "ENGINE_DTYPE": "float16"})
+
+
+def test_settings_come_from_one_variable():
+    with pytest.raises(ValueError, match="COGCAST_ENGINE_SETTINGS: not set"):
+        EngineConfig.from_env({"ENGINE_MODEL": "x"})
+    config = EngineConfig.from_env(settings_env(tiny_settings(MODEL, warmup=False)))
+    assert (config.model, config.device, config.warmup) == (MODEL, "cpu", False)
+    assert config.presets.names == ["tiny", "tiny-slow"]
+
+
+def test_seed_range_is_32_bit_like_the_worker():
+    assert MAX_SEED == 2**32 - 1
+    parse_request(json.dumps({**GENERATE, "seed": MAX_SEED}))
+    with pytest.raises(ProtocolError, match="^seed:"):
+        parse_request(json.dumps({**GENERATE, "seed": MAX_SEED + 1}))

@@ -8,11 +8,13 @@ from cogcast_engine.pipeline_loader import GIB, RESIDENT_MIN_FREE_BYTES, choose_
 from cogcast_engine.presets import StepCache, load_presets, parse_presets
 from conftest import REPO_ROOT
 
-BASE = {"width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0}
+BASE = {"description": "d", "width": 64, "height": 32, "frames": 9, "fps": 8, "steps": 2, "guidance": 6.0}
 
 
 def table(**preset_fields):
-    return parse_presets({"presets": {"a": {**BASE, **preset_fields}}})
+    # A cached preset must say it trades fidelity (config/presets.ts), so every cache case here does.
+    fidelity = {"tradesFidelity": True} if "cache" in preset_fields else {}
+    return parse_presets({"default": "a", "presets": {"a": {**BASE, **fidelity, **preset_fields}}})
 
 
 @pytest.mark.parametrize(
@@ -38,13 +40,13 @@ def test_cache_kinds_parse_with_their_field():
 @pytest.mark.parametrize(
     "cache, message",
     [
-        ("fast", "presets.a.cache must be an object"),
-        ({"kind": "teacache"}, "presets.a.cache.kind must be one of first_block, taylorseer"),
-        ({"kind": "first_block"}, "presets.a.cache.threshold must be a number between 0 and 1"),
-        ({"kind": "first_block", "threshold": 1.0}, "presets.a.cache.threshold must be a number between 0 and 1"),
+        ("fast", "presets.a.cache: must be an object"),
+        ({"kind": "teacache"}, "presets.a.cache.kind: must be one of first_block, taylorseer"),
+        ({"kind": "first_block"}, "presets.a.cache.threshold: must be a number between 0 and 1"),
+        ({"kind": "first_block", "threshold": 1.0}, "presets.a.cache.threshold: must be a number between 0 and 1"),
         ({"kind": "first_block", "threshold": True}, "presets.a.cache.threshold"),
-        ({"kind": "taylorseer", "interval": 1}, "presets.a.cache.interval must be an integer >= 2"),
-        ({"kind": "taylorseer", "interval": 2.5}, "presets.a.cache.interval must be an integer >= 2"),
+        ({"kind": "taylorseer", "interval": 1}, "presets.a.cache.interval: must be an integer >= 2"),
+        ({"kind": "taylorseer", "interval": 2.5}, "presets.a.cache.interval: must be an integer >= 2"),
         ({"kind": "taylorseer", "interval": 2, "threshold": 0.1}, "presets.a.cache: unknown field(s) threshold"),
     ],
 )
