@@ -6,7 +6,8 @@ import { decodeButton } from '../../core/buttons.ts';
 import { type AnyCommand, type CommandServices, dispatch } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
-import { UserFacingError } from '../../core/errors.ts';
+import { UserFacingError, renderUserMessage } from '../../core/errors.ts';
+import { resolveLocale } from '../../core/locale.ts';
 import { isDiscordAdmin } from './discord-admins.ts';
 import { discordOptionName } from './command-definitions.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
@@ -35,7 +36,7 @@ async function onButton(interaction: ButtonInteraction, registry: CommandRegistr
   } catch (err) {
     // Shaped like ours but not a job id of ours: forged or stale. Say so to the presser only.
     if (!(err instanceof UserFacingError)) throw err;
-    await interaction.reply({ content: err.message, flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await interaction.reply({ content: renderUserMessage(err.code, err.params, resolveLocale(interaction.locale)), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
     return;
   }
   const command = press ? registry.forButton(press.action) : undefined;
