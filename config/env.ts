@@ -126,6 +126,7 @@ export const ENV_REGISTRY = {
   DISCORD_GUILD_ID: v(z.string().regex(/^(\d{17,20})?$/), '', '`npm run discord:register` registers the commands in this guild only (instant); empty = globally'),
   DISCORD_ADMIN_IDS: v(idList, '', 'Comma-separated Discord user ids allowed /gpu status (besides `discord:<id>` entries of ADMIN_IDS)'),
   DISCORD_ADMIN_ROLE_IDS: v(idList, '', 'Comma-separated Discord role ids whose members may use /gpu status'),
+  DISCORD_EDIT_PACE_MS: v(positiveInt, '2000', 'Least time between two status-message edits in one Discord channel, held across every bot and worker process (over Redis)'),
 
   TELEGRAM_BOT_TOKEN: v(token, '', 'Telegram bot token from @BotFather; when set, `npm start` runs the Telegram bot and workers deliver to Telegram', true),
   TELEGRAM_ADMIN_IDS: v(idList, '', 'Comma-separated Telegram user ids allowed /gpu status (besides `telegram:<id>` entries of ADMIN_IDS)'),
@@ -134,6 +135,7 @@ export const ENV_REGISTRY = {
   TELEGRAM_WEBHOOK_HOST: v(z.string().min(1), '127.0.0.1', 'Address the webhook server listens on (webhook mode only); 0.0.0.0 when the TLS proxy is on another host'),
   TELEGRAM_WEBHOOK_PORT: v(positiveInt, '8080', 'Local port the webhook server listens on, behind your TLS proxy (webhook mode only)'),
   TELEGRAM_WEBHOOK_SECRET: v(z.string().regex(/^[A-Za-z0-9_-]{0,256}$/), '', 'Secret Telegram sends with every webhook call; empty = a random one each start', true),
+  TELEGRAM_EDIT_PACE_MS: v(positiveInt, '3000', 'Least time between two status-message edits in one Telegram chat, held across every bot and worker process (over Redis); Telegram allows about one per second per chat'),
   TELEGRAM_UPLOAD_LIMIT_MB: v(z.union([z.literal('').transform(() => null), positiveNumber]), '', 'Largest clip sent as is; bigger ones are re-encoded to fit. Empty = 50 on api.telegram.org, 2000 on a self-hosted API root'),
 } as const;
 

@@ -6,13 +6,19 @@ import { parseBlocklist } from './core/prompt.ts';
 import { UserQuota } from './core/quota.ts';
 import { RateLimiter } from './core/rate-limit.ts';
 import { logger } from './core/log.ts';
-import { commandConnection } from './queue/redis.ts';
+import { JobEvents } from './queue/job-events.ts';
+import { cogcastKey, commandConnection } from './queue/redis.ts';
 import { videoQueueFromConfig } from './queue/video-queue.ts';
+import { PlatformOutbounds, configuredOutbounds } from './platforms/configured-outbounds.ts';
 
 export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
   const presets = loadPresets(config.PRESETS_FILE);
   const redis = commandConnection(config); // its errors are logged; users hear of an outage in command replies
-  const queue = videoQueueFromConfig(config, redis, presets);
+  // The bots' own job events (a job queued, a waiting job cancelled) reach the status message through the same
+  // outbound writers as the worker's.
+  const outbounds = new PlatformOutbounds({ redis, prefix: cogcastKey(config.QUEUE_NAME) });
+  for (const outbound of configuredOutbounds(config)) outbounds.register(outbound);
+  const queue = videoQueueFromConfig(config, redis, presets, new JobEvents(outbounds.store, outbounds));
   const quota = new UserQuota(
     redis,
     queue.key(),

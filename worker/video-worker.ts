@@ -12,10 +12,11 @@ import type { JobRequest, JobResult } from '../src/queue/job-contract.ts';
 import { workerConnection } from '../src/queue/redis.ts';
 import { logRedisErrors } from '../src/queue/redis-errors.ts';
 import { type VideoQueue, videoQueueFromConfig } from '../src/queue/video-queue.ts';
-import { type Delivery, DeliveryRouter } from '../src/platforms/delivery.ts';
+import { JobEvents } from '../src/queue/job-events.ts';
+import { cogcastKey } from '../src/queue/redis.ts';
+import { workerOutbounds } from '../src/platforms/configured-outbounds.ts';
+import type { PlatformOutbound } from '../src/platforms/platform.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
-import { LocalFileDelivery } from '../src/platforms/cli/local-file-delivery.ts';
-import { WebDelivery } from '../src/platforms/web/web-delivery.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
 import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
@@ -32,8 +33,8 @@ import { startWorkerHeartbeat } from './observability/worker-heartbeat.ts';
 export const ENGINE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), 'engine');
 
 export interface VideoWorkerOptions {
-  /** Platform deliveries besides the CLI's local-file one. */
-  deliveries?: Delivery[];
+  /** Platform outbounds besides the CLI's local-file one (see configuredOutbounds). */
+  deliveries?: PlatformOutbound[];
   /** Extra environment for the engine process (CUDA_VISIBLE_DEVICES, say). */
   engineEnv?: NodeJS.ProcessEnv;
   /** Override WORKER_STALLED_INTERVAL_MS / WORKER_LOCK_DURATION_MS (tests use short ones). */
@@ -70,7 +71,10 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
   const jobConnection = workerConnection(config);
-  const queue = videoQueueFromConfig(config, redis, presets);
+  // The platforms' outbound side, reached through its one registry: delivery, and the status messages' writers.
+  const outbounds = workerOutbounds(config, { redis, prefix: cogcastKey(config.QUEUE_NAME), log: log.child({ component: 'outbound' }) }, options.deliveries ?? []);
+  const events = new JobEvents(outbounds.store, outbounds);
+  const queue = videoQueueFromConfig(config, redis, presets, events);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
@@ -83,9 +87,6 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     log: log.child({ component: 'engine' }),
   });
   options.onEngine?.(engine);
-  const router = new DeliveryRouter().register(new LocalFileDelivery(config.OUTPUT_DIR)).register(new WebDelivery());
-  for (const d of options.deliveries ?? []) router.register(d);
-
   // Beating from here on, so that /gpu status shows the engine warming up.
   const heartbeat = startWorkerHeartbeat({ redis, queue, workerId: id, engine, activity, intervalMs: config.HEARTBEAT_INTERVAL_MS, log });
 
@@ -105,7 +106,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       engine,
       presets,
       queue,
-      router,
+      outbounds,
+      events,
       marker: new DeliveryMarker(redis, prefix),
       cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600)),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),

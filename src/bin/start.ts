@@ -49,6 +49,11 @@ async function cannotStart(message: string): Promise<never> {
 
 try {
   checkWebSettings(config);
+  // An operator's REDIS_URL is only pinged (never replaced): a dead one is said at once, before the model is built.
+  if (isSetByOperator('REDIS_URL')) {
+    const { provideRedis } = await import('../queue/embedded-redis.ts');
+    redis = await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: true, dataDir: resolve('var/redis'), log });
+  }
   // The model first: a wrong ENGINE_MODEL is reported in seconds, before any platform comes up.
   let model: ResolvedModel | null = null;
   if (config.COGCAST_ROLE !== 'bot') {
@@ -62,13 +67,12 @@ try {
   const { provideRedis } = await import('../queue/embedded-redis.ts');
   const { createCommandServices } = await import('../app-services.ts');
   const { startChatAdapters } = await import('../platforms/start-adapters.ts');
-  const { startWebPlatform } = await import('../platforms/web/web-server.ts');
   const { startProcessOps } = await import('../ops/process-ops.ts');
   const { dashboardCredentials } = await import('../ops/dashboard.ts');
-  const { configuredDeliveries } = await import('../platforms/configured-deliveries.ts');
+  const { configuredOutbounds } = await import('../platforms/configured-outbounds.ts');
   const { startVideoWorker } = await import('../../worker/video-worker.ts');
 
-  redis = await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
+  redis ??= await provideRedis({ url: config.REDIS_URL, tlsCaFile: config.REDIS_TLS_CA_FILE, operatorSet: isSetByOperator('REDIS_URL'), dataDir: resolve('var/redis'), log });
 
   const platforms: PlatformLine[] = [];
   const off: PlatformLine[] = [];
@@ -79,19 +83,6 @@ try {
     if (!config.TELEGRAM_BOT_TOKEN) off.push({ platform: 'telegram', detail: 'set TELEGRAM_BOT_TOKEN' });
     if (!config.DISCORD_TOKEN) off.push({ platform: 'discord', detail: 'set DISCORD_TOKEN' });
     if (config.WEB_PORT === 0) off.push({ platform: 'web', detail: 'WEB_PORT=0' });
-    else {
-      const web = await startWebPlatform({ config, services, log: logger('web'), demoModel: () => model?.demo === true }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EADDRINUSE' && err.code !== 'EACCES') throw err;
-        // A busy port must not stop the bots and the worker: the page is off, and the summary says why.
-        off.push({ platform: 'web', detail: `cannot listen on ${config.WEB_HOST}:${config.WEB_PORT} (${err.code === 'EADDRINUSE' ? 'port in use' : 'not allowed'}); set WEB_PORT` });
-        log.error({ err: err.message }, 'web page off');
-        return null;
-      });
-      if (web) {
-        adapters.push(web);
-        platforms.push({ platform: 'web', detail: `${web.url}${config.WEB_TOKEN ? ' (open it once with ?token=<WEB_TOKEN>)' : config.WEB_USER ? ' (login: WEB_USER)' : ''}` });
-      }
-    }
   }
   // One /metrics + /healthz per process; the worker's engine joins health once it exists.
   const port = config.COGCAST_ROLE === 'worker' ? config.WORKER_METRICS_PORT : config.METRICS_PORT;
@@ -112,7 +103,7 @@ try {
 
   if (config.COGCAST_ROLE !== 'bot' && model) {
     const presetNames = loadPresets(config.PRESETS_FILE).names;
-    worker = await startVideoWorker(config, { deliveries: await configuredDeliveries(config), model, onEngine: (client) => followEngineStart(client, report, presetNames) });
+    worker = await startVideoWorker(config, { deliveries: configuredOutbounds(config), model, onEngine: (client) => followEngineStart(client, report, presetNames) });
     log.info({ workerId: worker.id }, 'GPU worker taking jobs');
     if (!ops) ops = await startProcessOps({ config, port: port || null, queue: worker.queue, engine: worker.engine, log });
   }

@@ -93,7 +93,7 @@ export class StartupReport {
 }
 
 /** Telegram @name or Discord application and invite, from a started chat bot (its client objects). */
-export function chatPlatformLine(adapter: { platform: string; bot?: unknown; client?: unknown }): PlatformLine {
+export function chatPlatformLine(adapter: { platform: string; bot?: unknown; client?: unknown; url?: string | null; offReason?: string; access?: string }): PlatformLine {
   if (adapter.platform === 'telegram') {
     const username = (adapter.bot as { botInfo?: { username?: string } } | undefined)?.botInfo?.username;
     return { platform: 'telegram', detail: username ? `@${username}` : 'connected' };
@@ -102,6 +102,10 @@ export function chatPlatformLine(adapter: { platform: string; bot?: unknown; cli
     const client = adapter.client as { application?: { id?: string } | null; user?: { id?: string; tag?: string } | null } | undefined;
     const id = client?.application?.id ?? client?.user?.id;
     return { platform: 'discord', detail: id ? `application ${id}${client?.user?.tag ? ` (${client.user.tag})` : ''} · invite ${discordInviteUrl(id)}` : 'connected' };
+  }
+  if (adapter.platform === 'web') {
+    const web = adapter as { url?: string | null; offReason?: string; access?: string };
+    return { platform: 'web', detail: web.url ? `${web.url}${web.access ?? ''}` : `off: ${web.offReason ?? 'not listening'}` };
   }
   return { platform: adapter.platform, detail: 'running' };
 }

@@ -1,46 +1,34 @@
-// `npm run video`'s progress on a terminal: one cli-progress bar for the denoising steps with the stage beside
-// it; where stderr is not a terminal (a pipe, CI), one plain line per stage change instead.
+// `npm run video`'s status message: on a terminal one cli-progress bar for the denoising steps with the status
+// model's headline beside it; where stderr is not a terminal (a pipe, CI), one terminal-status line per change.
 import cliProgress from 'cli-progress';
-import type { JobProgress } from '../queue/job-contract.ts';
-
-const STAGE_WORDS: Record<JobProgress['stage'], string> = {
-  queued: 'queued',
-  starting: 'starting',
-  generating: 'generating',
-  decoding: 'decoding frames',
-  encoding: 'encoding MP4',
-  delivering: 'saving',
-  done: 'done',
-};
-
-/** The stage as a person reads it; after the last denoising step the engine decodes the frames (VAE). */
-export function stageWords(p: JobProgress): string {
-  if (p.stage === 'generating' && p.steps !== undefined && p.step === p.steps) return STAGE_WORDS.decoding;
-  return STAGE_WORDS[p.stage];
-}
+import { renderTerminalStatus } from '../platforms/cli/terminal-status.ts';
+import { statusModel } from '../platforms/status-model.ts';
+import type { JobEvent } from '../queue/job-events.ts';
 
 export interface ProgressDisplay {
-  update(progress: JobProgress): void;
+  update(event: JobEvent): void;
   stop(): void;
 }
 
-export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
-  if (!stream.isTTY) return plainLines(stream);
+export function terminalProgress(job: { preset: string; seed: number }, stream: NodeJS.WriteStream = process.stderr): ProgressDisplay {
+  if (!stream.isTTY) return plainLines(job, stream);
   const bar = new cliProgress.SingleBar(
     { stream, format: '  {stage} |{bar}| {value}/{total} steps · {duration_formatted}', hideCursor: true, clearOnComplete: false, barsize: 30 },
     cliProgress.Presets.shades_classic,
   );
   let started = false;
   return {
-    update(p) {
-      const stage = stageWords(p);
+    update(event) {
+      const model = statusModel({ event, preset: job.preset, seed: job.seed });
+      const steps = 'steps' in event && event.steps !== undefined ? event.steps : undefined;
       if (!started) {
-        bar.start(p.steps ?? 1, p.step ?? 0, { stage });
+        bar.start(steps ?? 1, 0, { stage: model.headline });
         started = true;
       }
-      if (p.steps) bar.setTotal(p.steps);
-      // Past the last step the bar stays full while the stage word says what comes after denoising.
-      bar.update(p.stage === 'generating' ? (p.step ?? 0) : p.steps ? (p.step ?? 0) : bar.getTotal(), { stage });
+      if (steps !== undefined) bar.setTotal(steps);
+      // Past the denoising steps the bar stays full while the headline says what comes next.
+      const step = 'step' in event && event.step !== undefined ? event.step : event.stage === 'queued' ? 0 : bar.getTotal();
+      bar.update(step, { stage: model.headline });
     },
     stop() {
       if (started) bar.stop();
@@ -48,11 +36,11 @@ export function terminalProgress(stream: NodeJS.WriteStream = process.stderr): P
   };
 }
 
-function plainLines(stream: NodeJS.WritableStream): ProgressDisplay {
+function plainLines(job: { preset: string; seed: number }, stream: NodeJS.WritableStream): ProgressDisplay {
   let last = '';
   return {
-    update(p) {
-      const line = `  ${stageWords(p)}${p.steps ? ` ${p.step ?? 0}/${p.steps}` : ''}`;
+    update(event) {
+      const line = renderTerminalStatus(event, job);
       if (line === last) return;
       last = line;
       stream.write(`${line}\n`);
@@ -62,6 +50,6 @@ function plainLines(stream: NodeJS.WritableStream): ProgressDisplay {
 }
 
 /** The CLI shows its own progress: worker and engine log lines only with LOG_LEVEL=debug (or trace). */
-export function cliLogLevel(configured: string): string {
+export function cliLogLevel<L extends string>(configured: L): L | 'error' {
   return ['debug', 'trace', 'fatal', 'silent'].includes(configured) ? configured : 'error';
 }

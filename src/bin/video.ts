@@ -11,7 +11,8 @@ import { commandRegistry } from '../core/command-registry.ts';
 import { formatStats } from '../core/stats.ts';
 import { text } from '../core/texts.ts';
 import { typedValue } from '../core/typed-arguments.ts';
-import { jobProgressSchema, jobResultSchema } from '../queue/job-contract.ts';
+import { jobResultSchema } from '../queue/job-contract.ts';
+import { jobEventSchema } from '../queue/job-events.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
 import { startVideoWorker, type RunningWorker } from '../../worker/video-worker.ts';
 import { configureLogs } from '../core/log.ts';
@@ -26,7 +27,7 @@ const CLI_FLAGS = {
 } as const satisfies ParseArgsConfig['options'];
 
 const config = env();
-configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) as typeof config.LOG_LEVEL });
+configureLogs({ ...config, LOG_LEVEL: cliLogLevel(config.LOG_LEVEL) });
 const registry = await commandRegistry(config.COMMANDS_DIR);
 const argv = process.argv.slice(2);
 const word = argv[0] !== undefined && !argv[0].startsWith('-') ? argv.shift()! : DEFAULT_COMMAND;
@@ -102,18 +103,18 @@ try {
   if (replies.some((r) => r.kind === 'error')) exitCode = 1;
   const jobId = replies.find((r) => r.kind === 'accepted')?.jobId;
   if (jobId) {
-    const display = terminalProgress();
-    events.on('progress', ({ jobId: id, data }) => {
-      if (id !== jobId) return;
-      const p = jobProgressSchema.safeParse(data);
-      if (p.success) display.update(p.data);
-    });
     if (!args.values['no-worker'] && (await services.queue.queue.getWorkersCount()) === 0) {
       process.stderr.write(`${text('cli.starting_worker')}\n`);
       embedded = await startVideoWorker(config);
     }
     const job = await services.queue.queue.getJob(jobId);
     if (!job) throw new Error(`job ${jobId} vanished from the queue`);
+    // The terminal is the CLI's status message: a cli-progress bar on a terminal, one line per event elsewhere.
+    const display = terminalProgress(job.data);
+    events.on('progress', ({ jobId: id, data }) => {
+      const event = jobEventSchema.safeParse(data);
+      if (id === jobId && event.success) display.update(event.data);
+    });
     const result = jobResultSchema.parse(await job.waitUntilFinished(events).finally(() => display.stop()));
     process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
   }

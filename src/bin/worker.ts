@@ -2,7 +2,7 @@
 import { env } from '../../config/env.ts';
 import { configureLogs, logger } from '../core/log.ts';
 import { type RunningOps, startProcessOps } from '../ops/process-ops.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
+import { configuredOutbounds } from '../platforms/configured-outbounds.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { startVideoWorker } from '../../worker/video-worker.ts';
 
@@ -11,7 +11,7 @@ const config = env();
 configureLogs(config);
 const stop = exitOnSignals(log, 'finishing the current job first');
 try {
-  const running = await startVideoWorker(config, { deliveries: await configuredDeliveries(config) });
+  const running = await startVideoWorker(config, { deliveries: configuredOutbounds(config) });
   let ops: RunningOps | null = null;
   stop.stopWith(async () => {
     await running.close();

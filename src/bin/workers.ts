@@ -2,7 +2,7 @@
 import { env } from '../../config/env.ts';
 import { configureLogs, logger } from '../core/log.ts';
 import { startProcessOps } from '../ops/process-ops.ts';
-import { configuredDeliveries } from '../platforms/configured-deliveries.ts';
+import { configuredOutbounds } from '../platforms/configured-outbounds.ts';
 import { exitOnSignals } from './exit-on-signals.ts';
 import { planHostGpus, startGpuWorkers } from '../../worker/gpu-workers.ts';
 
@@ -13,7 +13,7 @@ const stop = exitOnSignals(log, 'every worker finishes its current job first');
 try {
   const plan = await planHostGpus(config);
   if (plan.unused.length > 0) log.warn({ unused: plan.unused }, 'GPUs left idle: a CFG-parallel engine takes two');
-  const fleet = await startGpuWorkers(config, { deliveries: await configuredDeliveries(config) }, plan);
+  const fleet = await startGpuWorkers(config, { deliveries: configuredOutbounds(config) }, plan);
   log.info({ workers: fleet.workers.map((w) => w.id), queue: config.QUEUE_NAME }, 'workers taking jobs');
   // One /metrics + /healthz for the process: healthy while every engine serves.
   const ops = await startProcessOps({ config, port: config.WORKER_METRICS_PORT || null, queue: fleet.workers[0]!.queue, engine: fleet.health, log });

@@ -1,17 +1,13 @@
-// Starts the chat adapters whose tokens are configured; each returns a stop function.
+// Starts the inbound side of every chat platform whose token is configured; each returns a stop function.
 import type { Env } from '../../config/env.ts';
 import type { CommandServices } from '../core/command.ts';
-import { startDiscordBot } from './discord/discord-bot.ts';
-import { startTelegramBot } from './telegram/telegram-bot.ts';
+import { CHAT_PLATFORMS } from './chat-platforms.ts';
+import type { RunningInbound } from './platform.ts';
 
-export interface RunningAdapter {
-  platform: string;
-  stop(): Promise<void>;
-}
+export type RunningAdapter = RunningInbound;
 
-export async function startChatAdapters(config: Env, services: CommandServices): Promise<RunningAdapter[]> {
-  const adapters: RunningAdapter[] = [];
-  if (config.DISCORD_TOKEN) adapters.push(await startDiscordBot(config, services));
-  if (config.TELEGRAM_BOT_TOKEN) adapters.push(await startTelegramBot(config, services));
-  return adapters;
+export async function startChatAdapters(config: Env, services: CommandServices): Promise<RunningInbound[]> {
+  const running: RunningInbound[] = [];
+  for (const platform of CHAT_PLATFORMS.filter((p) => p.configured(config))) running.push(await platform.startInbound(config, services));
+  return running;
 }

@@ -1,9 +1,9 @@
 // The one gate between Cancel and posting, atomic in Redis: a cancel either lands before the job starts posting
 // (and stops it) or finds the job posting (and is told it is too late); never both, never neither.
 import type { Redis } from 'ioredis';
-import type { JobStage } from './job-contract.ts';
+import type { JobStage } from './job-events.ts';
 
-/** Stages in which a Cancel still stops the job; from 'delivering' on the clip is being posted. */
+/** Stages in which a Cancel still stops the job; from 'uploading' on the clip is being posted. */
 const CANCELLABLE_STAGES: ReadonlySet<JobStage> = new Set<JobStage>(['queued', 'starting', 'generating', 'decoding', 'encoding']);
 
 /** Whether a Cancel button belongs on a status message showing `stage`. */

@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import { UserFacingError } from '../core/errors.ts';
 import type { VideoQueue } from './video-queue.ts';
 import { parseJobRequest } from './job-contract.ts';
+import { refreshQueuePositions } from './queue-positions.ts';
 import { type GateKeys, enterPosting, isPosting, signalCancel } from './cancel-gate.ts';
 
 /** removed: it was waiting and is gone; signalled: its worker stops it; too_late: it is being posted. */
@@ -22,7 +23,11 @@ function gateKeys(queue: VideoQueue, jobId: string): GateKeys {
   return { cancelFlag: queue.key('cancelled', jobId), posting: queue.key('posting', jobId) };
 }
 
-/** Cancels `jobId` on behalf of `userKey` (`platform:id`); admins may cancel anyone's job. */
+/**
+ * Cancels `jobId` on behalf of `userKey` (`platform:id`); admins may cancel anyone's job. A waiting job is
+ * removed here, so its cancelled event is published here (no worker will ever see it); a running one is
+ * signalled, and its worker publishes cancelled once the engine has stopped.
+ */
 export async function requestCancel(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelOutcome> {
   return (await cancelJob(queue, jobId, userKey, isAdmin)).outcome;
 }
@@ -42,6 +47,10 @@ export async function cancelJob(queue: VideoQueue, jobId: string, userKey: strin
   if (state !== 'active') {
     try {
       await job.remove();
+      if (queue.events) {
+        await queue.events.publish({ jobId, request }, job.attemptsStarted + 1, { stage: 'cancelled' }).catch(() => undefined);
+        void refreshQueuePositions(queue, queue.events).catch(() => undefined);
+      }
       return { outcome: 'removed', owner };
     } catch {
       // A worker took it between getState and remove (it is locked): signal it like a running job.

@@ -1,4 +1,4 @@
-// The job contract between the command layer and the GPU workers: versioned payload, progress, result.
+// The job contract between the command layer and the GPU workers: versioned payload and result (progress: job-events.ts).
 import { z } from 'zod';
 import { jobStatsSchema } from '../core/stats.ts';
 
@@ -28,16 +28,6 @@ export const jobRequestSchema = z
   })
   .strict();
 export type JobRequest = z.infer<typeof jobRequestSchema>;
-
-export const jobStageSchema = z.enum(['queued', 'starting', 'generating', 'decoding', 'encoding', 'delivering', 'done']);
-export type JobStage = z.infer<typeof jobStageSchema>;
-
-export const jobProgressSchema = z.object({
-  stage: jobStageSchema,
-  step: z.number().int().nonnegative().optional(),
-  steps: z.number().int().positive().optional(),
-});
-export type JobProgress = z.infer<typeof jobProgressSchema>;
 
 export const jobResultSchema = z.object({
   v: z.literal(JOB_PAYLOAD_VERSION),

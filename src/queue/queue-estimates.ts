@@ -1,6 +1,6 @@
 // Queue ETAs: each job ahead priced at its own preset's recorded duration, each running job by its remaining
 // steps, spread over the live workers in the order they will take them.
-import type { JobProgress } from './job-contract.ts';
+import type { JobEvent } from './job-events.ts';
 import type { PresetTiming } from './job-durations.ts';
 import type { VideoQueue } from './video-queue.ts';
 
@@ -9,7 +9,7 @@ export type { PresetTiming } from './job-durations.ts';
 export interface RunningJob {
   preset: string;
   /** The job's last reported progress (stage, step i of n); null before its first report. */
-  progress: JobProgress | null;
+  progress: JobEvent | null;
 }
 
 export interface QueueSnapshot {
@@ -24,7 +24,7 @@ export interface QueueSnapshot {
 export type TimingOf = (preset: string) => PresetTiming;
 
 /** Seconds a running job still needs: the steps not yet done, then what follows the denoising (decode, MP4, upload). */
-export function remainingSeconds(timing: PresetTiming, progress: JobProgress | null): number {
+export function remainingSeconds(timing: PresetTiming, progress: JobEvent | null): number {
   const denoise = Math.min(timing.denoiseS ?? timing.totalS, timing.totalS);
   const after = timing.totalS - denoise;
   switch (progress?.stage ?? 'starting') {
@@ -32,17 +32,19 @@ export function remainingSeconds(timing: PresetTiming, progress: JobProgress | n
     case 'starting':
       return timing.totalS;
     case 'generating': {
-      const steps = progress?.steps ?? 0;
-      const done = steps > 0 ? Math.min(1, Math.max(0, (progress?.step ?? 0) / steps)) : 0;
+      const steps = progress?.stage === 'generating' ? progress.steps : 0;
+      const done = progress?.stage === 'generating' && steps > 0 ? Math.min(1, Math.max(0, progress.step / steps)) : 0;
       return denoise * (1 - done) + after;
     }
     case 'decoding':
       return after;
     // Past the decode only the MP4 and the upload are left: a small share of the tail, taken as half.
     case 'encoding':
-    case 'delivering':
+    case 'uploading':
       return after / 2;
     case 'done':
+    case 'failed':
+    case 'cancelled':
       return 0;
   }
 }
@@ -95,7 +97,7 @@ export async function queueEta(queue: VideoQueue, position: number, presetName: 
   return Math.round(estimateSeconds(snapshot, presetName, (preset) => recorded.get(preset) ?? guess(preset)));
 }
 
-function progressOf(progress: unknown): JobProgress | null {
+function progressOf(progress: unknown): JobEvent | null {
   if (typeof progress !== 'object' || progress === null || typeof (progress as { stage?: unknown }).stage !== 'string') return null;
-  return progress as JobProgress;
+  return progress as JobEvent;
 }

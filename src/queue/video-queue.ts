@@ -5,6 +5,7 @@ import type { Env } from '../../config/env.ts';
 import type { Preset, PresetBook } from '../../config/presets.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { JOB_NAME, type JobRequest } from './job-contract.ts';
+import type { JobEvents } from './job-events.ts';
 import { JobDurations, type PresetTiming } from './job-durations.ts';
 import { queueEta } from './queue-estimates.ts';
 import { cogcastKey } from './redis.ts';
@@ -20,10 +21,12 @@ export interface VideoQueueOptions {
   keepFailed: number;
   maxWaiting: number;
   defaultSecondsPerStep: number;
+  /** Where the queued event of a new job goes (its status message); none in processes that show no status. */
+  events?: JobEvents;
 }
 
 /** The queue as configured: the same options in the bot and the worker, so both agree on retries and retention. */
-export function videoQueueFromConfig(config: Env, connection: Redis, presets: PresetBook): VideoQueue {
+export function videoQueueFromConfig(config: Env, connection: Redis, presets: PresetBook, events?: JobEvents): VideoQueue {
   return new VideoQueue({
     connection,
     name: config.QUEUE_NAME,
@@ -34,6 +37,7 @@ export function videoQueueFromConfig(config: Env, connection: Redis, presets: Pr
     keepFailed: config.KEEP_FAILED_JOBS,
     maxWaiting: config.QUEUE_MAX_WAITING,
     defaultSecondsPerStep: config.ETA_DEFAULT_SECONDS_PER_STEP,
+    ...(events ? { events } : {}),
   });
 }
 
@@ -51,6 +55,11 @@ export class VideoQueue {
   constructor(private readonly opts: VideoQueueOptions) {
     this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
     this.durations = new JobDurations(opts.connection, opts.name);
+  }
+
+  /** Job events of this process (queued on enqueue; cancel paths publish through it too). */
+  get events(): JobEvents | undefined {
+    return this.opts.events;
   }
 
   get redis(): Redis {
@@ -73,7 +82,11 @@ export class VideoQueue {
       removeOnFail: { count: this.opts.keepFailed },
     });
     const position = (await this.position(request.requestId)) ?? 1;
-    return { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
+    const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
+    // The accepted answer is the status message's first state: it reaches the message as the queued event.
+    // Attempt 1 is the attempt this job waits for; its worker's events belong to attempt 1 too, and outrank it.
+    await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds }).catch(() => undefined);
+    return enqueued;
   }
 
   /** 1-based place among waiting jobs, or null when the job is not waiting. */

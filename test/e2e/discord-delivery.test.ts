@@ -11,10 +11,12 @@ import { promisify } from 'node:util';
 import { Client, Events, GatewayIntentBits } from 'discord.js';
 import type { JobStats } from '../../src/core/stats.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
-import type { DeliverableVideo } from '../../src/platforms/delivery.ts';
+import type { DeliverableVideo } from '../../src/platforms/platform.ts';
 import { DiscordDelivery } from '../../src/platforms/discord/discord-delivery.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
+import { type StatusEvents, statusEvents } from '../helpers/status-events.ts';
+import { type TestConfig, testConfig } from '../helpers/test-config.ts';
 
 const TOKEN = 'fake-discord-bot-token';
 const EPHEMERAL = 1 << 6;
@@ -34,8 +36,11 @@ describe('Discord delivery (worker side)', () => {
   let dir: string;
   let small: DeliverableVideo;
   let big: DeliverableVideo;
+  let t: TestConfig;
+  const opened: StatusEvents[] = [];
 
   before(async () => {
+    t = testConfig();
     server = new FakeDiscordServer({ token: TOKEN });
     ({ api } = await server.start());
     // A bot that only defers: the delivery, not the bot, is under test here.
@@ -55,12 +60,19 @@ describe('Discord delivery (worker side)', () => {
     big = { ...(await ffmpeg('big.mp4', ['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=24', '-t', '2', '-vf', 'noise=alls=90:allf=t+u', '-crf', '4'])), width: 320, height: 240, durationS: 2 };
   });
   after(async () => {
+    for (const d of opened) await d.close();
+    await t?.cleanup();
     await client?.destroy();
     await server?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
-  const delivery = (opts: { now?: () => number } = {}) => new DiscordDelivery({ token: TOKEN, apiBase: api, workDir: join(dir, 'work'), progressIntervalMs: 300, ...opts });
+  /** The outbound side as the worker drives it: job events (the status message's only input) and deliver. */
+  const delivery = (opts: { now?: () => number } = {}) => {
+    const d = statusEvents(new DiscordDelivery({ token: TOKEN, apiBase: api, workDir: join(dir, 'work'), progressIntervalMs: 300, ...opts }), t.config.REDIS_URL, t.config.QUEUE_NAME);
+    opened.push(d);
+    return d;
+  };
 
   /** A deferred /video interaction and the job a bot would have queued for it. */
   async function deferredJob(attachmentSizeLimit = 10 * 2 ** 20): Promise<{ job: JobRequest; jobId: string; id: string; token: string }> {
@@ -88,14 +100,14 @@ describe('Discord delivery (worker side)', () => {
   test('progress edits are throttled and coalesced; the latest state is shown, and nothing overwrites the video', async () => {
     const d = delivery();
     const { job, jobId, id, token } = await deferredJob();
-    for (let step = 1; step <= 20; step++) await d.progress(job, jobId, { stage: 'generating', step, steps: 20 });
-    await d.progress(job, jobId, { stage: 'encoding' });
+    for (let step = 1; step <= 20; step++) await d.publish(job, jobId, { stage: 'generating', step, steps: 20 });
+    await d.publish(job, jobId, { stage: 'encoding' });
     await server.waitFor(() => server.interaction(id)?.original?.content === '📦 Encoding the MP4…', 3_000);
     assert.deepEqual(edits(token).map((c) => (c.body as { content: string }).content), ['🎨 Generating · step 1/20\n`▰▱▱▱▱▱▱▱▱▱▱▱` 5%', '📦 Encoding the MP4…'], 'first at once, then only the latest');
 
-    await d.progress(job, jobId, { stage: 'delivering' });
+    await d.publish(job, jobId, { stage: 'uploading' });
     await d.deliver(job, jobId, small);
-    await d.progress(job, jobId, { stage: 'generating', step: 3, steps: 20 }); // a straggler event
+    await d.publish(job, jobId, { stage: 'generating', step: 3, steps: 20 }); // a straggler event
     await sleep(500);
     const final = server.interaction(id)!.original!;
     assert.equal(final.attachments.length, 1);
@@ -141,7 +153,7 @@ describe('Discord delivery (worker side)', () => {
   test('past tokenExpiresAt the video goes straight to the channel, mentioning the requester', async () => {
     const d = delivery({ now: () => Date.now() + 16 * 60_000 });
     const { job, jobId, token } = await deferredJob();
-    await d.progress(job, jobId, { stage: 'generating', step: 1, steps: 2 });
+    await d.publish(job, jobId, { stage: 'generating', step: 1, steps: 2 });
     const receipt = await d.deliver(job, jobId, small);
     assert.equal(receipt.via, 'channel');
     assert.equal(server.requests.filter((c) => c.path.includes(token) && c.method !== 'POST').length, 0, 'the dead token was not even tried');
@@ -156,20 +168,20 @@ describe('Discord delivery (worker side)', () => {
   test('a failure edits the status line publicly and tells the requester why privately; cancel just says so', async () => {
     const d = delivery();
     const failed = await deferredJob();
-    await d.fail(failed.job, failed.jobId, { code: 'engine_failed', message: 'the GPU ran out of memory' });
+    await d.publish(failed.job, failed.jobId, { stage: 'failed', reason: 'engine_failed', detail: 'the GPU ran out of memory' });
     const state = server.interaction(failed.id)!;
     assert.equal(state.original?.content, '❌ This video could not be made.');
     assert.equal(state.followUps[0]?.content, 'The video could not be generated: the GPU ran out of memory');
     assert.ok((state.followUps[0]?.flags ?? 0) & EPHEMERAL);
 
     const cancelled = await deferredJob();
-    await d.fail(cancelled.job, cancelled.jobId, { code: 'cancelled', message: 'cancelled' });
+    await d.publish(cancelled.job, cancelled.jobId, { stage: 'cancelled' });
     assert.equal(server.interaction(cancelled.id)?.original?.content, '✖️ Cancelled.');
     assert.deepEqual(server.interaction(cancelled.id)?.followUps, []);
 
     const late = await deferredJob();
     server.expireToken(late.token);
-    await d.fail(late.job, late.jobId, { code: 'engine_failed', message: 'the GPU ran out of memory' });
+    await d.publish(late.job, late.jobId, { stage: 'failed', reason: 'engine_failed', detail: 'the GPU ran out of memory' });
     const notice = server.messages(server.channelId).at(-1);
     assert.equal(notice?.content, `<@${alice.id}> The video could not be generated: the GPU ran out of memory`);
   });

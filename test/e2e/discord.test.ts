@@ -64,6 +64,8 @@ describe('Discord bot end to end', () => {
       DISCORD_GUILD_ID: server.guildId,
       DISCORD_ADMIN_ROLE_IDS: server.roleId('Moderator'),
       ADMIN_IDS: `telegram:1,discord:${dave.id}`,
+      // The bot's status writer paces edits per channel together with the worker's.
+      DISCORD_EDIT_PACE_MS: '300',
     });
     services = createCommandServices(t.config);
     const delivery = new DiscordDelivery({ token: TOKEN, apiBase: api, workDir: join(t.tmp, 'discord'), progressIntervalMs: 300 });

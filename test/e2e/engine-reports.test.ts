@@ -55,7 +55,7 @@ describe('engine reports reach the worker', () => {
   });
 
   test('after the last denoising step the job shows "decoding", then encoding', () => {
-    const stages = delivery.progressed.filter((p) => p.jobId === job.id).map((p) => `${p.update.stage}${p.update.step === undefined ? '' : ` ${p.update.step}/${p.update.steps}`}`);
+    const stages = delivery.progressed.filter((p) => p.jobId === job.id).map((p) => ({ stage: p.update.stage, ...(p.update as { step?: number; steps?: number }) })).map((u) => `${u.stage}${u.step === undefined ? '' : ` ${u.step}/${u.steps}`}`);
     const decoding = stages.indexOf('decoding 2/2');
     assert.ok(decoding > stages.indexOf('generating 2/2') && stages.indexOf('generating 2/2') >= 0, stages.join(', '));
     assert.ok(stages.indexOf('encoding') > decoding, stages.join(', '));

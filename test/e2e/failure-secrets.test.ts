@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
-import type { DeliverableVideo, Delivery } from '../../src/platforms/delivery.ts';
+import type { DeliverableVideo, PlatformOutbound } from '../../src/platforms/platform.ts';
 import { heartbeatKey } from '../../src/queue/fleet-readings.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
@@ -20,10 +20,12 @@ const PROXY_PASSWORD = 'proxy/pass@word-77';
 const LEAKS = [BOT_TOKEN, BOT_TOKEN.split(':')[1]!, PROXY_PASSWORD, encodeURIComponent(PROXY_PASSWORD)];
 
 /** Delivers to "telegram" like telegraf behind an nginx that refuses the upload. */
-class RefusedUpload implements Delivery {
+class RefusedUpload implements PlatformOutbound {
   readonly platform = 'telegram' as const;
-  async progress(): Promise<void> {}
-  async fail(): Promise<void> {}
+  readonly status = null;
+  uploadLimitBytes(): number {
+    return 50 * 2 ** 20;
+  }
   async deliver(_job: JobRequest, _jobId: string, _video: DeliverableVideo): Promise<Record<string, unknown>> {
     throw new Error(
       `request to https://api.telegram.org/bot${BOT_TOKEN}/sendVideo failed, reason: invalid json response body at ` +

@@ -89,6 +89,19 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     assert.equal(await answers(ports.redis), false);
   });
 
+  test("an operator's REDIS_URL that does not answer: one line naming it, password hidden, exit 1", async () => {
+    const ports = { redis: await freePort(), web: await freePort() };
+    const run = runNpm(clone.dir, ['start'], freshEnv(join(clone.dir, 'var', 'home'), ports, { REDIS_URL: `redis://cogcast:hunter2-secret@127.0.0.1:${ports.redis}` }));
+    const { code } = await run.exited;
+    const { stderr } = run.output();
+    assert.equal(code, 1);
+    const ours = stderr.split('\n').filter((line) => line.startsWith('cogcast:'));
+    assert.deepEqual(ours, [`cogcast: cannot start: cannot reach Redis at redis://cogcast:***@127.0.0.1:${ports.redis} (REDIS_URL): connection refused. Start Redis there, fix REDIS_URL, or unset it to let npm start run a local one.`]);
+    assert.ok(!stderr.includes('hunter2-secret'));
+    assert.doesNotMatch(stderr, /^\s+at /m);
+    assert.equal(await answers(ports.redis), false, 'no local Redis for an operator URL');
+  });
+
   test('comes up on embedded defaults and says what it runs', async () => {
     redisPort = await freePort();
     webPort = await freePort();
@@ -180,6 +193,10 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     await a.page.fill('#seed', '42');
     await submit(a.page, 'a paper boat on a river');
     await expectMessage(a.page, /^Queued: #2 in line/);
+    // Each browser is a user, so chat's quota holds: a third clip waits for one of the two (QUOTA_MAX_PENDING_PER_USER=2).
+    await submit(a.page, 'a third one');
+    await expectMessage(a.page, text('quota_pending', { count: 2, max: 2 }));
+    assert.equal(await a.page.locator('li.clip').count(), 2);
     await submit(b.page, 'a lighthouse at night');
     await expectMessage(b.page, /^Queued: #3 in line/);
     const [secondId, firstId] = await a.page.locator('li.clip').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.jobId!));
@@ -251,7 +268,12 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     assert.ok(product, 'the product is running');
     product.child.kill('SIGTERM');
     const { code } = await product.exited;
-    assert.equal(code, 0, product.output().stderr.slice(-2000));
+    const { stderr } = product.output();
+    assert.equal(code, 0, stderr.slice(-2000));
+    // Library progress bars (tqdm: diffusers, transformers, huggingface_hub) and tracebacks never reached the log.
+    assert.doesNotMatch(stderr, /\d+%\|/);
+    assert.doesNotMatch(stderr, /it\/s\]/);
+    assert.doesNotMatch(stderr, /Traceback/);
     await queue.close();
     redis.disconnect();
     assert.equal(await answers(redisPort), false, 'the embedded redis-server stopped with the product');

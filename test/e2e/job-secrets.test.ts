@@ -7,7 +7,7 @@ import type { Job } from 'bullmq';
 import { type RunningDiscordBot, startDiscordBot } from '../../src/platforms/discord/discord-bot.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
-import { configuredDeliveries } from '../../src/platforms/configured-deliveries.ts';
+import { configuredOutbounds } from '../../src/platforms/configured-outbounds.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { ALICE, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
@@ -28,7 +28,7 @@ describe('secrets in Redis', () => {
     discord = new FakeDiscordServer({ token: DISCORD_TOKEN });
     const { api } = await discord.start();
     h = await telegramHarness({ DISCORD_TOKEN, DISCORD_API_BASE: api, DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD, TELEGRAM_WEBHOOK_SECRET: WEBHOOK_SECRET });
-    worker = await startVideoWorker(h.t.config, { deliveries: await configuredDeliveries(h.t.config) });
+    worker = await startVideoWorker(h.t.config, { deliveries: configuredOutbounds(h.t.config) });
     events = new OwnedQueueEvents(h.t.config.QUEUE_NAME, h.t.config.REDIS_URL);
     await events.waitUntilReady();
     await h.startBot();

@@ -210,7 +210,7 @@ describe('the fleet across hosts (network namespaces, own redis-server)', { skip
     assert.deepEqual(progress[firstTakeover]!.update, { stage: 'starting', step: 0, steps: 12 });
     assert.deepEqual(
       progress.slice(firstTakeover).map((e) => e.update.stage).filter((s, i, all) => s !== all[i - 1]),
-      ['starting', 'generating', 'encoding', 'delivering'],
+      ['starting', 'generating', 'encoding', 'uploading'],
     );
 
     // The cut-off worker's engine is free: with the other worker stopped, it runs and posts the next job.

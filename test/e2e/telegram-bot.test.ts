@@ -9,6 +9,7 @@ import { Telegram } from 'telegraf';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../../src/queue/job-contract.ts';
 import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery.ts';
 import { tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
+import { statusEvents } from '../helpers/status-events.ts';
 import { ADMIN, ALICE, BOB, GROUP_ID, OPS, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 
 describe('telegram bot (no worker running)', () => {
@@ -47,7 +48,7 @@ describe('telegram bot (no worker running)', () => {
     assert.deepEqual(status.replyMarkup, { inline_keyboard: [[{ text: 'Cancel', callback_data: `cancel:${job.requestId}` }]] });
 
     const press = h.server.pressButton({ chatId: ALICE.id, messageId: status.messageId, from: ALICE, text: 'Cancel' });
-    await h.waitForText(status, /^Cancelled\.$/);
+    await h.waitForText(status, /^🚫 Cancelled\.$/);
     await h.server.waitForCall('answerCallbackQuery', (c) => c.params.callback_query_id === press.id);
     assert.equal(h.server.callbackAnswer(press.id)?.text, 'Cancelled.');
     assert.equal(status.replyMarkup, undefined, 'the Cancel button is gone');
@@ -85,7 +86,7 @@ describe('telegram bot (no worker running)', () => {
     assert.equal(h.server.message(GROUP_ID, other.message_id)?.deliveredToBot, false);
 
     h.server.pressButton({ chatId: GROUP_ID, messageId: status.messageId, from: ALICE, text: 'Cancel' });
-    await h.waitForText(status, /^Cancelled\.$/);
+    await h.waitForText(status, /^🚫 Cancelled\.$/);
     assert.deepEqual(await h.jobs(), []);
   });
 
@@ -164,7 +165,7 @@ describe('telegram status edits from the worker side', () => {
   after(async () => h.close());
 
   test('progress edits are coalesced per chat, 429 retry_after is honoured, the final state always lands', async () => {
-    const delivery = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, editIntervalMs: 800 });
+    const delivery = statusEvents(new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, editIntervalMs: 800 }), h.t.config.REDIS_URL, h.t.config.QUEUE_NAME);
     const bot = new Telegram(h.server.token, { apiRoot: h.server.apiRoot });
     h.say(ALICE, 'hello'); // a chat must exist before the bot can write to it
     const sent = await bot.sendMessage(ALICE.id, '⏳ Queued');
@@ -184,9 +185,9 @@ describe('telegram status edits from the worker side', () => {
     const editsOf = () => h.server.callsTo('editMessageText').filter((c) => Number(c.params.message_id) === sent.message_id);
     const edited = () => status.edits.length;
 
-    await delivery.progress(job, jobId, { stage: 'generating', step: 1, steps: 12 });
+    await delivery.publish(job, jobId, { stage: 'generating', step: 1, steps: 12 });
     await h.waitForText(status, /step 1\/12/);
-    for (let step = 2; step <= 12; step++) await delivery.progress(job, jobId, { stage: 'generating', step, steps: 12 });
+    for (let step = 2; step <= 12; step++) await delivery.publish(job, jobId, { stage: 'generating', step, steps: 12 });
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(edited(), 1, 'a burst of progress within the interval waits');
     await h.waitForText(status, /step 12\/12/, 3000);
@@ -195,21 +196,22 @@ describe('telegram status edits from the worker side', () => {
     assert.deepEqual(status.replyMarkup, { inline_keyboard: [[{ text: 'Cancel', callback_data: `cancel:${jobId}` }]] });
 
     h.server.failNext('editMessageText', tooManyRequests(1), 2);
-    await delivery.progress(job, jobId, { stage: 'encoding' });
+    await delivery.publish(job, jobId, { stage: 'encoding' });
     await h.waitForText(status, /^🎞 Encoding the MP4…/, 6000);
     await h.server.waitForCall('editMessageText', (c) => c.status === 200 && String(c.params.text).startsWith('🎞 Encoding'));
     const [first429, second429, ok] = editsOf().slice(2);
     assert.deepEqual([first429?.status, second429?.status, ok?.status], [429, 429, 200]);
     assert.ok(second429!.at - first429!.at >= 950 && ok!.at - second429!.at >= 950, 'waited retry_after between tries');
 
-    await delivery.progress(job, jobId, { stage: 'delivering' });
-    await delivery.fail(job, jobId, { code: 'cancelled', message: 'cancelled' });
+    await delivery.publish(job, jobId, { stage: 'uploading' });
+    await delivery.publish(job, jobId, { stage: 'cancelled' });
     assert.equal(status.text, '🚫 Cancelled.', 'the final state landed without waiting out the interval');
     assert.equal(status.replyMarkup, undefined);
     const count = edited();
-    await delivery.progress(job, jobId, { stage: 'generating', step: 3, steps: 12 });
+    await delivery.publish(job, jobId, { stage: 'generating', step: 3, steps: 12 });
     await new Promise((r) => setTimeout(r, 1000));
     assert.equal(edited(), count, 'a late progress event does not overwrite the final state');
+    await delivery.close();
   });
 });
 

@@ -13,6 +13,7 @@ import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { type StoredMessage, type TgMessage, tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
+import { statusEvents } from '../helpers/status-events.ts';
 import { ALICE, BOB, GROUP_ID, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 
 describe('telegram: /gen to a video in the chat, with the real worker and tiny engine', () => {
@@ -199,16 +200,23 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     const bytes = statSync(path).size;
     const clip = { path, bytes, width: 320, height: 240, durationS: 3, stats: firstVideo.result.stats };
     const limit = Math.floor(bytes * 0.5);
-    const small = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, uploadLimitBytes: limit, workDir: h.t.tmp });
+    const outbound = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, uploadLimitBytes: limit, workDir: h.t.tmp, editIntervalMs: 50 });
+    const small = statusEvents(outbound, h.t.config.REDIS_URL, h.t.config.QUEUE_NAME);
+    // As the worker does: the clip, then the done event (with the receipt's note) for the status message.
+    const deliverAndFinish = async (request: JobRequest, video: typeof clip) => {
+      const receipt = await small.deliver(request, request.requestId, video);
+      await small.publish(request, request.requestId, { stage: 'done', endToEndS: 1, ...(typeof receipt.note === 'string' ? { note: receipt.note } : {}) });
+      return receipt;
+    };
     const target = async () => {
-      const sent = await small.telegram.sendMessage(ALICE.id, '📤 Uploading…');
+      const sent = await outbound.telegram.sendMessage(ALICE.id, '📤 Uploading…');
       const requestId = randomUUID();
       const request = { ...firstVideo!.job.data, requestId, delivery: { platform: 'telegram' as const, target: { chatId: ALICE.id, statusMessageId: sent.message_id } } };
       return { request, statusId: sent.message_id };
     };
 
     const fit = await target();
-    const receipt = await small.deliver(fit.request, fit.request.requestId, clip);
+    const receipt = await deliverAndFinish(fit.request, clip);
     const posted = h.server.message(ALICE.id, Number(receipt.messageId))!;
     const upload = await uploadOf(posted);
     assert.ok(upload.files[0]!.bytes.length <= limit, `${upload.files[0]!.bytes.length} > ${limit}`);
@@ -220,7 +228,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
 
     const refused = await target();
     h.server.failNext('sendVideo', { error_code: 400, description: 'Bad Request: VIDEO_CONTENT_TYPE_INVALID' });
-    const asFile = await small.deliver(refused.request, refused.request.requestId, clip);
+    const asFile = await deliverAndFinish(refused.request, clip);
     assert.equal(asFile.kind, 'document');
     const doc = h.server.message(ALICE.id, Number(asFile.messageId))!;
     assert.equal(doc.message.document?.mime_type, 'video/mp4');
@@ -236,5 +244,6 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
       return true;
     });
     assert.equal(h.server.callsTo('sendVideo').length, uploadsBefore, 'nothing was sent');
+    await small.close();
   });
 });

@@ -42,6 +42,8 @@ export async function telegramHarness(overrides: Record<string, string> = {}): P
     RATE_LIMIT_PER_USER_PER_MINUTE: '1000',
     QUOTA_MAX_PENDING_PER_USER: '5',
     QUOTA_MAX_JOBS_PER_HOUR: '100',
+    // The bot's status writer paces edits per chat together with the workers' (50 ms in these tests).
+    TELEGRAM_EDIT_PACE_MS: '50',
     ...overrides,
   });
   const services = createCommandServices(t.config);

@@ -34,6 +34,7 @@ export function testConfig(overrides: Record<string, string> = {}): TestConfig {
     // Tests run many processes at once: no fixed metrics ports (a test asks for port 0 where it scrapes).
     METRICS_PORT: '0',
     WORKER_METRICS_PORT: '0',
+    WEB_PORT: '0',
     OPS_HOST: '127.0.0.1',
     ...overrides,
   });

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { commands } from '../../commands/index.ts';
 import { parseGenArguments } from '../../src/platforms/telegram/gen-arguments.ts';
-import { captionHtml, failedText } from '../../src/platforms/telegram/status-text.ts';
+import { captionHtml, renderStatusHtml } from '../../src/platforms/telegram/status-text.ts';
+import type { JobStatus } from '../../src/queue/job-events.ts';
 import { htmlText, truncate } from '../../src/platforms/telegram/telegram-markup.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import type { Platform, Reply } from '../../src/core/chat-context.ts';
@@ -13,7 +14,7 @@ import { type Command, dispatch } from '../../src/core/command.ts';
 import { USER_MESSAGES, type UserErrorCode, renderUserMessage } from '../../src/core/errors.ts';
 import { type JobStats, formatStats } from '../../src/core/stats.ts';
 import { type JobRequest, jobRequestSchema } from '../../src/queue/job-contract.ts';
-import { failureTexts, resultMessage } from '../../src/platforms/discord/discord-messages.ts';
+import { renderStatusMessage, resultMessage } from '../../src/platforms/discord/discord-messages.ts';
 import { parseHtml } from '../fakes/telegram/parse-html.ts';
 import { type RecordingContext, recordingContext } from '../helpers/recording-context.ts';
 import { type TestConfig, testConfig } from '../helpers/test-config.ts';
@@ -255,8 +256,9 @@ describe('hostile command arguments', () => {
 
     // A failure reason quoting hostile text is escaped too, on both platforms.
     const failure = { code: 'engine_failed' as const, message: `the engine refused the request (${raw})` };
-    assert.equal(parseHtml(failedText(failure)).text, `❌ ${renderUserMessage('engine_failed', { reason: failure.message })}`);
-    assert.deepEqual(failureTexts(job.requestId, failure).status.allowed_mentions, { parse: [] });
+    const failed: JobStatus = { jobId: job.requestId, attempt: 1, version: 1, preset: job.preset, seed: job.seed, userId: job.user.id, delivery: job.delivery, at: Date.now(), event: { stage: 'failed', reason: failure.code, detail: failure.message } };
+    assert.equal(parseHtml(renderStatusHtml(failed).html).text, `❌ ${renderUserMessage('engine_failed', { reason: failure.message })}`);
+    assert.deepEqual(renderStatusMessage(failed)?.allowed_mentions, { parse: [] });
   });
 
   test('a long emoji prompt is cut on a character boundary in the Discord title and the Telegram caption', async () => {

@@ -63,7 +63,7 @@ describe('queue ETAs on real Redis', () => {
 
     const snapshot = await readQueueSnapshot(services.queue, queuedShort.position);
     assert.deepEqual(snapshot.ahead, ['tiny-slow']);
-    assert.deepEqual(snapshot.running.map((r) => [r.preset, r.progress?.step]), [['tiny-slow', 6]]);
+    assert.deepEqual(snapshot.running.map((r) => [r.preset, r.progress && 'step' in r.progress ? r.progress.step : undefined]), [['tiny-slow', 6]]);
     // Running: half its 10 s of steps left plus its 2 s tail = 7 s; then the waiting tiny-slow (12 s); then ours (1 s).
     assert.equal(queuedShort.etaSeconds, 7 + 12 + 1);
     // The old pricing (every job at the new job's preset) said 3 s.

@@ -1,6 +1,6 @@
 // Posts a job's clip at most once per live attempt and exactly once where the platform can be asked: claim (tied to
 // the job's lock), post (telling the platform when an earlier attempt died while posting), confirm.
-import type { DeliverableVideo, Delivery } from '../../src/platforms/delivery.ts';
+import type { DeliverableVideo, PlatformOutbound } from '../../src/platforms/platform.ts';
 import type { JobRequest } from '../../src/queue/job-contract.ts';
 import type { DeliveryMarker, JobLock } from './delivery-marker.ts';
 import { LockLostError } from './job-lock.ts';
@@ -12,7 +12,7 @@ export class PostingBusyError extends Error {
 }
 
 /** Claims, then posts `video` through `delivery`; the caller confirms with `marker.confirm` once the result is built. */
-export async function postOnce(marker: DeliveryMarker, delivery: Delivery, request: JobRequest, jobId: string, lock: JobLock, video: DeliverableVideo): Promise<Posted> {
+export async function postOnce(marker: DeliveryMarker, delivery: Pick<PlatformOutbound, 'deliver'>, request: JobRequest, jobId: string, lock: JobLock, video: DeliverableVideo): Promise<Posted> {
   const claim = await marker.claim(request.requestId, lock);
   if (claim.kind === 'delivered') return { kind: 'already', record: claim.record };
   if (claim.kind === 'busy') throw new PostingBusyError('another attempt is posting this video right now');

@@ -8,9 +8,12 @@ import type { UserErrorCode } from '../../src/core/errors.ts';
 import type { UserQuota } from '../../src/core/quota.ts';
 import type { JobStats } from '../../src/core/stats.ts';
 import { startPosting, wasCancelled } from '../../src/queue/job-cancellation.ts';
-import { JOB_PAYLOAD_VERSION, type JobProgress, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
+import { JOB_PAYLOAD_VERSION, type JobRequest, type JobResult, jobResultSchema, parseJobRequest } from '../../src/queue/job-contract.ts';
+import type { JobEvent, JobEvents } from '../../src/queue/job-events.ts';
+import { refreshQueuePositions } from '../../src/queue/queue-positions.ts';
 import type { VideoQueue } from '../../src/queue/video-queue.ts';
-import type { DeliverableVideo, Delivery, DeliveryRouter } from '../../src/platforms/delivery.ts';
+import type { PlatformOutbounds } from '../../src/platforms/configured-outbounds.ts';
+import type { DeliverableVideo, PlatformOutbound } from '../../src/platforms/platform.ts';
 import { type DeliveryMarker, jobLock } from './delivery-marker.ts';
 import { postOnce } from './deliver-once.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
@@ -25,7 +28,10 @@ export interface VideoProcessorDeps {
   engine: EngineClient;
   presets: PresetBook;
   queue: VideoQueue;
-  router: DeliveryRouter;
+  /** The platforms' outbound side (the clip's delivery), reached through its one registry. */
+  outbounds: PlatformOutbounds;
+  /** Where every stage of a job is published; the status message follows these events only. */
+  events: JobEvents;
   marker: DeliveryMarker;
   cache: ResultCache;
   quota: UserQuota;
@@ -57,12 +63,19 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     }
     const owner = `${request.user.platform}:${request.user.id}`;
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
-    const delivery = deps.router.for(request.delivery.platform);
+    const outbound = deps.outbounds.for(request.delivery.platform);
+    // The clip is delivered as the status message's writer allows (Discord turns that message into the video).
+    const slot = deps.outbounds.slotFor(request.delivery.platform);
+    const delivery: Pick<PlatformOutbound, 'deliver'> = { deliver: (job, id, video) => outbound.deliver(job, id, video, slot) };
+    const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
+    const publish = (event: JobEvent) => deps.events.publish({ jobId, request }, attempt, event);
+    // This job just left the waiting list: the jobs behind it moved up.
+    void refreshQueuePositions(deps.queue, deps.events).catch((err: Error) => log.debug({ err: err.message }, 'queue positions not refreshed'));
     const workDir = join(deps.workDir, `${jobId}-${job.attemptsStarted ?? job.attemptsMade}`);
     const watch = deps.lockWatch?.watch(jobId) ?? null;
     const stopped = watch ? AbortSignal.any([watch.signal, ...(signal ? [signal] : [])]) : signal;
     try {
-      const result = await runJob(deps, job, jobId, request, delivery, workDir, log, stopped, token, watch);
+      const result = await runJob(deps, job, jobId, request, delivery, publish, workDir, log, stopped, token, watch);
       await deps.quota.release(owner, request.requestId);
       return result;
     } catch (err) {
@@ -77,7 +90,10 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
       const final = failure.unrecoverable || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
       log.warn({ err: (err as Error).message, final, attempt: job.attemptsMade + 1 }, 'job failed');
       if (final) {
-        await delivery.fail(request, jobId, { code: failure.code, message: failure.message });
+        // A final stage: waits until the status message shows it.
+        await publish(failure.code === 'cancelled' ? { stage: 'cancelled' } : { stage: 'failed', reason: failure.code, detail: failure.message }).catch((err: Error) =>
+          log.warn({ err: err.message }, 'the failure could not be shown'),
+        );
         await deps.quota.release(owner, request.requestId);
       }
       throw failure.unrecoverable ? new UnrecoverableError(failure.message) : err;
@@ -95,7 +111,8 @@ async function runJob(
   job: Job<JobRequest, JobResult>,
   jobId: string,
   request: JobRequest,
-  delivery: Delivery,
+  delivery: Pick<PlatformOutbound, 'deliver'>,
+  publish: (event: JobEvent) => Promise<unknown>,
   workDir: string,
   log: Logger,
   signal: AbortSignal | undefined,
@@ -108,7 +125,7 @@ async function runJob(
   const delivered = await deps.marker.delivered(request.requestId);
   if (delivered) {
     log.info('already delivered by an earlier attempt: not posting again');
-    return { ...jobResultSchema.parse(delivered), alreadyDelivered: true };
+    return finishedEarlier(jobResultSchema.parse(delivered), publish);
   }
   if (signal?.aborted || (await wasCancelled(deps.queue, jobId))) throw new EngineCancelledError('cancelled');
   const preset = deps.presets.byName.get(request.preset);
@@ -122,7 +139,9 @@ async function runJob(
   const stillOurs = () => {
     if (watch?.lost) throw watch.lost;
   };
-  const report = async (update: JobProgress) => {
+  // Each stage goes out twice: as BullMQ progress (the CLI, /gpu status and ETAs read it) and as a job event
+  // (the status message follows it; a progress event returns at once, its writer paces the edit).
+  const report = async (update: JobEvent) => {
     if (earlierAttempt) return;
     stillOurs();
     if ((await writeOwnedProgress(deps.queue.redis, job, owned, update)) === 'lock_lost') {
@@ -130,7 +149,7 @@ async function runJob(
       throw watch?.lost ?? new LockLostError(jobId, 'Redis holds another worker\'s lock');
     }
     stillOurs(); // the write may have waited out a cut link, long enough to lose the lock meanwhile
-    await delivery.progress(request, jobId, update);
+    await publish(update).catch((err: Error) => log.debug({ err: err.message, stage: update.stage }, 'job event not published'));
   };
   await report({ stage: 'starting', step: 0, steps: preset.steps });
 
@@ -147,7 +166,7 @@ async function runJob(
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const engineResult = await deps.engine.generate(
       { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps, stage) => void report({ stage: stage === 'decoding' ? 'decoding' : 'generating', step, steps }).catch(() => undefined),
+      (step, steps, stage) => void report(stage === 'decoding' ? { stage: 'decoding', step, steps } : { stage: 'generating', step, steps }).catch(() => undefined),
       signal,
     );
     // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
@@ -197,10 +216,10 @@ async function runJob(
     if (!cached) await deps.cache.forget(cacheId);
     throw new EngineCancelledError('cancelled');
   }
-  await report({ stage: 'delivering' });
+  await report({ stage: 'uploading' });
   const deliverStart = Date.now();
   const posted = await postOnce(deps.marker, delivery, request, jobId, lock, video);
-  if (posted.kind === 'already') return { ...jobResultSchema.parse(posted.record), alreadyDelivered: true };
+  if (posted.kind === 'already') return finishedEarlier(jobResultSchema.parse(posted.record), publish);
   const receipt = posted.receipt;
   const deliveryS = seconds(Date.now() - deliverStart);
   const result: JobResult = {
@@ -213,9 +232,19 @@ async function runJob(
   };
   await deps.marker.confirm(request.requestId, result);
   await deps.cache.addReceipt(cacheId, request.delivery.platform, receipt);
-  await writeOwnedProgress(deps.queue.redis, job, owned, { stage: 'done' });
+  const note = typeof receipt.note === 'string' ? receipt.note : undefined;
+  const done: JobEvent = { stage: 'done', endToEndS: result.stats.endToEndS, ...(note ? { note } : {}) };
+  await writeOwnedProgress(deps.queue.redis, job, owned, done);
+  // Where an earlier attempt died while posting, its post may be up: the status message is left alone.
+  if (!earlierAttempt) await publish(done).catch((err: Error) => log.warn({ err: err.message }, 'done could not be shown'));
   log.info({ stats: result.stats }, 'job delivered');
   return result;
+}
+
+/** An earlier attempt posted the clip: say done (a no-op where its done event already landed). */
+async function finishedEarlier(previous: JobResult, publish: (event: JobEvent) => Promise<unknown>): Promise<JobResult> {
+  await publish({ stage: 'done', endToEndS: previous.stats.endToEndS }).catch(() => undefined);
+  return { ...previous, alreadyDelivered: true };
 }
 
 interface Failure {

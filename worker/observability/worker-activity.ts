@@ -1,7 +1,8 @@
 // What this worker is doing and has done, followed from its BullMQ Worker's events: for heartbeats and log lines.
 import type { Job, Worker } from 'bullmq';
 import type { JobOutcome } from '../../src/ops/metrics.ts';
-import { jobProgressSchema, jobRequestSchema } from '../../src/queue/job-contract.ts';
+import { jobRequestSchema } from '../../src/queue/job-contract.ts';
+import { jobEventSchema } from '../../src/queue/job-events.ts';
 import { median } from '../../src/queue/job-durations.ts';
 
 /** Recent jobs the median job time is taken over. */
@@ -57,11 +58,12 @@ export class WorkerActivity {
   }
 
   private progressed(jobId: string, progress: unknown): void {
-    const parsed = jobProgressSchema.safeParse(progress);
+    const parsed = jobEventSchema.safeParse(progress);
     if (!this.current || this.current.id !== jobId || !parsed.success) return;
-    this.current.stage = parsed.data.stage;
-    this.current.step = parsed.data.step ?? null;
-    this.current.steps = parsed.data.steps ?? null;
+    const event = parsed.data;
+    this.current.stage = event.stage;
+    this.current.step = event.stage === 'generating' ? event.step : null;
+    this.current.steps = event.stage === 'generating' ? event.steps : null;
   }
 
   private finished(job: Job, err: Error | null): void {

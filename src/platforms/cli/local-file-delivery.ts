@@ -1,19 +1,22 @@
-// Delivery for the CLI: the MP4 is copied to a local path; the CLI follows progress through QueueEvents.
+// The CLI's outbound side: the MP4 is copied to a local path. It has no status message: the CLI process renders
+// the job's events in its terminal (terminal-status.ts) as they arrive through QueueEvents.
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { z } from 'zod';
 import type { JobRequest } from '../../queue/job-contract.ts';
-import type { DeliverableVideo, Delivery, DeliveryFailure } from '../delivery.ts';
-import type { JobProgress } from '../../queue/job-contract.ts';
+import type { DeliverableVideo, PlatformOutbound, StatusSurface } from '../platform.ts';
 
 const targetSchema = z.object({ outPath: z.string().optional() });
 
-export class LocalFileDelivery implements Delivery {
+export class LocalFileDelivery implements PlatformOutbound {
   readonly platform = 'cli' as const;
+  readonly status: StatusSurface | null = null;
 
   constructor(private readonly outputDir: string) {}
 
-  async progress(_job: JobRequest, _jobId: string, _update: JobProgress): Promise<void> {}
+  uploadLimitBytes(): number {
+    return Number.MAX_SAFE_INTEGER;
+  }
 
   async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
     const { outPath } = targetSchema.parse(job.delivery.target);
@@ -22,6 +25,4 @@ export class LocalFileDelivery implements Delivery {
     await copyFile(video.path, dest);
     return { path: dest };
   }
-
-  async fail(_job: JobRequest, _jobId: string, _failure: DeliveryFailure): Promise<void> {}
 }

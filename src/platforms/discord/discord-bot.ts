@@ -5,11 +5,11 @@ import type { Env } from '../../../config/env.ts';
 import type { CommandServices } from '../../core/command.ts';
 import { commandRegistry } from '../../core/command-registry.ts';
 import { logger } from '../../core/log.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import type { RunningInbound } from '../platform.ts';
 import { everyoneRolesConfigured } from './discord-admins.ts';
 import { handleInteraction } from './interaction-handler.ts';
 
-export interface RunningDiscordBot extends RunningAdapter {
+export interface RunningDiscordBot extends RunningInbound {
   client: Client<true>;
 }
 

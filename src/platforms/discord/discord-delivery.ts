@@ -1,4 +1,5 @@
-// Worker-side Discord delivery over REST: status edits, the MP4 with its stats, failures; channel message once the token is gone.
+// Discord's outbound side over REST: the status message (the interaction's original response, paced per channel
+// across processes), the MP4 with its stats on that same message; a channel message once the token is gone.
 import { mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiscordAPIError, REST, type RawFile } from '@discordjs/rest';
@@ -8,12 +9,11 @@ import type { Logger } from 'pino';
 import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
 import { logger } from '../../core/log.ts';
 import { text } from '../../core/texts.ts';
-import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import { isCancellable } from '../../queue/cancel-gate.ts';
-import { shrinkMp4 } from '../../media/mp4-encoder.ts';
-import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
-import { failureTexts, progressText, resultMessage } from './discord-messages.ts';
-import { EditThrottle } from './edit-throttle.ts';
+import type { JobRequest } from '../../queue/job-contract.ts';
+import { type JobStatus, isTerminal } from '../../queue/job-events.ts';
+import { fitToUploadLimit } from '../fit-to-upload-limit.ts';
+import type { DeliverableVideo, PlatformOutbound, StatusSlot, StatusSurface, StatusWriteOutcome } from '../platform.ts';
+import { failureDetail, renderStatusMessage, resultMessage } from './discord-messages.ts';
 import { type FindPosted, findPostedClip } from './discord-find-posted.ts';
 
 export interface DiscordDeliveryOptions {
@@ -23,7 +23,7 @@ export interface DiscordDeliveryOptions {
   apiBase: string;
   /** Where re-encoded copies for the upload limit are written, then removed. */
   workDir: string;
-  /** Least time between two status edits of one message (default 2000 ms); the final state is always shown. */
+  /** Least time between two status edits in one channel, across every process (default 2000 ms). */
   progressIntervalMs?: number;
   /** Clock for the token's 15-minute lifetime (tests move it). */
   now?: () => number;
@@ -41,10 +41,11 @@ export function isTokenGone(err: unknown): boolean {
   return err instanceof DiscordAPIError && typeof err.code === 'number' && TOKEN_GONE_CODES.has(err.code);
 }
 
-export class DiscordDelivery implements Delivery {
+export class DiscordDelivery implements PlatformOutbound, StatusSurface {
   readonly platform = 'discord' as const;
+  readonly status: StatusSurface = this;
+  readonly paceMs: number;
   private readonly rest: REST;
-  private readonly throttle: EditThrottle;
   private readonly deadTokens = new Set<string>();
   /** Status message ids seen in edit answers, so a channel fallback can tidy the stale status message. */
   private readonly statusMessageIds = new Map<string, string>();
@@ -56,35 +57,64 @@ export class DiscordDelivery implements Delivery {
     this.rest = new REST({ api: opts.apiBase, timeout: 120_000 }).setToken(opts.token);
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? logger('discord-delivery');
-    this.throttle = new EditThrottle(opts.progressIntervalMs ?? 2000, (jobId, err) => this.log.debug({ jobId, err: (err as Error).message }, 'status edit failed'));
+    this.paceMs = opts.progressIntervalMs ?? 2000;
   }
 
-  async progress(job: JobRequest, jobId: string, update: JobProgress & { position?: number }): Promise<void> {
+  uploadLimitBytes(target: Record<string, unknown>): number {
+    return discordTargetSchema.parse(target).attachmentSizeLimit;
+  }
+
+  paceKey(status: JobStatus): string | null {
+    const target = discordTargetSchema.safeParse(status.delivery.target);
+    return target.success ? `discord:channel:${target.data.channelId}` : null;
+  }
+
+  /** One write of the status message; called by the StatusWriter only. */
+  async write(status: JobStatus): Promise<StatusWriteOutcome> {
+    const body = renderStatusMessage(status);
+    if (!body) return { kind: 'shown' };
     try {
-      const target = parseTarget(job);
+      const target = discordTargetSchema.parse(status.delivery.target);
+      if (isTerminal(status.event.stage)) await this.writeFinal(target, status, body);
       // Past the token's life progress is dropped: a stream of channel messages would be noise.
-      if (!this.tokenUsable(target)) return;
-      this.throttle.push(jobId, async () => {
-        // The token may have been found dead while this edit waited its turn.
-        if (this.tokenUsable(target)) await this.editStatus(target, jobId, { content: progressText(update), ...(isCancellable(update.stage) ? {} : { components: [] }), allowed_mentions: { parse: [] } });
-      });
+      else if (this.tokenUsable(target)) await this.editStatus(target, status.jobId, body);
+      return { kind: 'shown' };
     } catch (err) {
-      this.log.warn({ jobId, err: (err as Error).message }, 'progress not shown');
+      if (isTokenGone(err)) return { kind: 'shown' }; // progress past the token: the final state goes to the channel
+      if (err instanceof DiscordAPIError && err.status < 500) {
+        this.log.warn({ jobId: status.jobId, err: err.message }, 'status edit refused');
+        return { kind: 'gone' };
+      }
+      this.log.debug({ jobId: status.jobId, err: (err as Error).message }, 'status edit failed: trying again');
+      return { kind: 'retry' };
     }
   }
 
-  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
+  /** Failed or cancelled: the public line on the status message, and the reason for the requester alone. */
+  private async writeFinal(target: DiscordTarget, status: JobStatus, body: RESTPatchAPIWebhookWithTokenMessageJSONBody): Promise<void> {
+    const detail = failureDetail(status);
+    if (this.tokenUsable(target)) {
+      try {
+        await this.editStatus(target, status.jobId, body);
+        this.statusMessageIds.delete(status.jobId);
+        if (detail) await this.rest.post(Routes.webhook(target.applicationId, target.interactionToken), { body: { content: detail, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } }, auth: false });
+        return;
+      } catch (err) {
+        if (!isTokenGone(err)) throw err;
+      }
+    }
+    // A cancel was asked for by a person who already got an answer; anything else must reach the requester.
+    if (detail) await this.postToChannel(target, status.userId, { content: `<@${status.userId}> ${detail}`, components: body.components ?? [] });
+    await this.tidyStaleStatus(target, status.jobId, body);
+  }
+
+  /** Turns the status message into the video (through the status writer's slot), or posts it to the channel. */
+  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo, slot?: StatusSlot): Promise<Record<string, unknown>> {
     const target = parseTarget(job);
-    await this.throttle.close(jobId);
     let shrunk: string | null = null;
     try {
-      // Cancel no longer stops the job: take the button away before the upload (a throttled progress edit may have been dropped).
-      if (!video.earlierAttempt && this.tokenUsable(target)) {
-        await this.editStatus(target, jobId, { content: progressText({ stage: 'delivering' }), components: [], allowed_mentions: { parse: [] } }).catch((err: unknown) => {
-          if (!isTokenGone(err)) throw err;
-        });
-      }
-      const fitted = await this.fitToLimit(video, target.attachmentSizeLimit, jobId);
+      await mkdir(this.opts.workDir, { recursive: true });
+      const fitted = await fitToUploadLimit(video, target.attachmentSizeLimit, join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`), 'Discord');
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
       // An earlier attempt died while posting: read Discord back first, so the clip is posted exactly once.
@@ -96,7 +126,8 @@ export class DiscordDelivery implements Delivery {
       const receipt = { uploadedBytes: fitted.bytes, reencoded: shrunk !== null };
       if (this.tokenUsable(target)) {
         try {
-          const message = await this.editStatus(target, jobId, body, await files());
+          const edit = async () => this.editStatus(target, jobId, body, await files());
+          const message = slot ? await slot.exclusive(jobId, edit) : await edit();
           this.statusMessageIds.delete(jobId);
           return { ...receipt, via: 'interaction', ...messageReceipt(message) };
         } catch (err) {
@@ -104,39 +135,12 @@ export class DiscordDelivery implements Delivery {
           this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
         }
       }
-      const message = await this.postToChannel(target, job, { ...body, content: `<@${job.user.id}> your video is ready${shrunk ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
+      const ready = text(shrunk ? 'delivery.video_ready_reencoded' : 'delivery.video_ready');
+      const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
       await this.tidyStaleStatus(target, jobId);
       return { ...receipt, via: 'channel', ...messageReceipt(message) };
-    } catch (err) {
-      // The job will be retried: let the retry show its progress again.
-      this.throttle.reopen(jobId);
-      throw err;
     } finally {
       if (shrunk) await rm(shrunk, { force: true });
-    }
-  }
-
-  async fail(job: JobRequest, jobId: string, failure: DeliveryFailure): Promise<void> {
-    try {
-      const target = parseTarget(job);
-      await this.throttle.close(jobId);
-      const { status, detail } = failureTexts(jobId, failure);
-      if (this.tokenUsable(target)) {
-        try {
-          await this.editStatus(target, jobId, status);
-          // The reason is for the requester alone (they can act on it); the channel sees a short line.
-          this.statusMessageIds.delete(jobId);
-          if (detail) await this.rest.post(Routes.webhook(target.applicationId, target.interactionToken), { body: { content: detail, flags: MessageFlags.Ephemeral, allowed_mentions: { parse: [] } }, auth: false });
-          return;
-        } catch (err) {
-          if (!isTokenGone(err)) throw err;
-        }
-      }
-      // A cancel was asked for by a person who already got an answer; anything else must reach the requester.
-      if (detail) await this.postToChannel(target, job, { content: `<@${job.user.id}> ${detail}`, components: status.components ?? [] });
-      await this.tidyStaleStatus(target, jobId, status);
-    } catch (err) {
-      this.log.warn({ jobId, err: (err as Error).message }, 'could not tell the user that the job failed');
     }
   }
 
@@ -163,15 +167,15 @@ export class DiscordDelivery implements Delivery {
     }
   }
 
-  private async postToChannel(target: DiscordTarget, job: JobRequest, body: Record<string, unknown>, files: RawFile[] = []): Promise<APIMessage> {
+  private async postToChannel(target: DiscordTarget, userId: string, body: Record<string, unknown>, files: RawFile[] = []): Promise<APIMessage> {
     return (await this.rest.post(Routes.channelMessages(target.channelId), {
-      body: { ...body, allowed_mentions: { users: [job.user.id] } },
+      body: { ...body, allowed_mentions: { users: [userId] } },
       files,
     })) as APIMessage;
   }
 
   /** After a channel fallback, the status message still says "Uploading…": point it at the result, if the bot may. */
-  private async tidyStaleStatus(target: DiscordTarget, jobId: string, body: RESTPatchAPIWebhookWithTokenMessageJSONBody = { content: '✅ Done: the video is posted below.', components: [] }): Promise<void> {
+  private async tidyStaleStatus(target: DiscordTarget, jobId: string, body: RESTPatchAPIWebhookWithTokenMessageJSONBody = { content: `✅ ${text('status.done_posted_below')}`, components: [] }): Promise<void> {
     const messageId = this.statusMessageIds.get(jobId);
     this.statusMessageIds.delete(jobId);
     if (!messageId) return;
@@ -183,21 +187,6 @@ export class DiscordDelivery implements Delivery {
   private forgetToken(token: string): void {
     this.deadTokens.add(token);
     if (this.deadTokens.size > REMEMBER_DEAD_TOKENS) this.deadTokens.delete(this.deadTokens.values().next().value as string);
-  }
-
-  /** The clip itself when it fits the upload limit, else a re-encoded copy that does. */
-  private async fitToLimit(video: DeliverableVideo, limit: number, jobId: string): Promise<{ path: string; bytes: number }> {
-    if (video.bytes <= limit) return { path: video.path, bytes: video.bytes };
-    await mkdir(this.opts.workDir, { recursive: true });
-    const out = join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`);
-    // Bitrate targets are approximate: aim under the limit, and once more well under it if the first try overshoots.
-    for (const share of [0.9, 0.6]) {
-      const bytes = await shrinkMp4(video.path, out, video.durationS, Math.floor(limit * share));
-      this.log.info({ jobId, from: video.bytes, to: bytes, limit }, 're-encoded the video to fit the upload limit');
-      if (bytes <= limit) return { path: out, bytes };
-    }
-    await rm(out, { force: true });
-    throw new UnrecoverableError(`the video is too large for Discord's upload limit (${limit} bytes) even after re-encoding`);
   }
 }
 

@@ -1,41 +1,55 @@
-// What the worker writes on Discord: the status line as a job moves, the finished video's message, failures.
+// What the outbound side writes on Discord: the status message rendered from the status model, the video's message.
 import type { RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord-api-types/v10';
-import { buttonRows } from './buttons.ts';
-import { renderUserMessage } from '../../core/errors.ts';
-import { text } from '../../core/texts.ts';
+import type { ReplyButton } from '../../core/chat-context.ts';
 import { type JobStats, formatStats } from '../../core/stats.ts';
-import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import { type DeliveryFailure } from '../delivery.ts';
+import { text } from '../../core/texts.ts';
+import type { JobRequest } from '../../queue/job-contract.ts';
+import type { JobStatus } from '../../queue/job-events.ts';
+import { progressBar, statusModel } from '../status-model.ts';
+import { buttonRows } from './buttons.ts';
 
-const BAR_CELLS = 12;
 const EMBED_BLUE = 0x5865f2;
+const ICONS = { starting: '⚙️', generating: '🎨', decoding: '🎞️', encoding: '📦', uploading: '📤', done: '✅', failed: '❌', cancelled: '✖️' } as const;
 
 /** `▰▰▰▱▱▱…` step/steps in a fixed-width bar (monospace so it does not jiggle as it fills). */
-export function progressBar(step: number, steps: number): string {
-  const done = Math.max(0, Math.min(BAR_CELLS, Math.round((step / Math.max(1, steps)) * BAR_CELLS)));
-  return `\`${'▰'.repeat(done)}${'▱'.repeat(BAR_CELLS - done)}\` ${Math.round((step / Math.max(1, steps)) * 100)}%`;
+export function discordProgressBar(step: number, steps: number): string {
+  return `\`${progressBar(step, steps, ['▰', '▱'])}\` ${Math.round((step / Math.max(1, steps)) * 100)}%`;
 }
 
-export function progressText(update: JobProgress & { position?: number }): string {
-  switch (update.stage) {
+/**
+ * The status message for a status, from the one status model; null for done (the delivery already turned the
+ * message into the video). A failure's reason is not here: it goes to the requester alone (failureDetail).
+ */
+export function renderStatusMessage(status: JobStatus): RESTPatchAPIWebhookWithTokenMessageJSONBody | null {
+  const model = statusModel(status);
+  const body = (content: string, buttons: ReplyButton[]) => ({ content, embeds: [], components: buttonRows(buttons), allowed_mentions: { parse: [] } });
+  const cancel: ReplyButton[] = [{ action: 'cancel', jobId: status.jobId, label: text('button.cancel') }];
+  switch (model.stage) {
     case 'queued':
-      return update.position ? `⏳ Queued: #${update.position} in line` : '⏳ Queued';
-    case 'starting':
-      return '⚙️ Starting…';
+      // The words of the accepted reply, so the message reads as one story from the first answer on.
+      return body(`${model.headline}\n${model.presetLine}`, cancel);
     case 'generating': {
-      const steps = update.steps ?? 0;
-      const step = update.step ?? 0;
-      return steps > 0 ? `🎨 Generating · step ${step}/${steps}\n${progressBar(step, steps)}` : '🎨 Generating…';
+      const { step, steps } = model.progress!;
+      return body(`${ICONS.generating} ${text('status.generating_step', { step, steps })}\n${discordProgressBar(step, steps)}`, cancel);
     }
+    case 'starting':
     case 'decoding':
-      return '🎞️ Decoding frames…';
     case 'encoding':
-      return '📦 Encoding the MP4…';
-    case 'delivering':
-      return '📤 Uploading…';
+      return body(`${ICONS[model.stage]} ${model.headline}`, cancel);
+    case 'uploading':
+      return body(`${ICONS.uploading} ${model.headline}`, []);
     case 'done':
-      return '✅ Done';
+      return null;
+    case 'failed':
+      return body(`${ICONS.failed} ${model.headline}`, [{ action: 'reroll', jobId: status.jobId, label: text('button.try_again') }]);
+    case 'cancelled':
+      return body(`${ICONS.cancelled} ${model.headline}`, []);
   }
+}
+
+/** What the requester alone is told about a failure (null: nothing to add). */
+export function failureDetail(status: JobStatus): string | null {
+  return status.event.stage === 'failed' ? (statusModel(status).note ?? null) : null;
 }
 
 /** Keeps a prompt from turning into Discord markdown (bold, links, spoilers) in titles and content. */
@@ -44,34 +58,23 @@ export function escapeMarkdown(text: string): string {
 }
 
 // Cut on a character boundary: half an emoji (a lone surrogate) is not valid text for the API.
-const clip = (text: string, max: number) => (text.length > max ? `${text.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : text);
+const clip = (value: string, max: number) => (value.length > max ? `${value.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : value);
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
 export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean, resent = false): RESTPatchAPIWebhookWithTokenMessageJSONBody {
   return {
-    content: `✅ Done${reencoded ? ' (re-encoded to fit the upload limit)' : ''}${resent ? `\n${text('delivery.sent_again')}` : ''}`,
+    content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done')}${resent ? `\n${text('delivery.sent_again')}` : ''}`,
     embeds: [
       {
         title: clip(escapeMarkdown(job.prompt), 256),
         description: formatStats(stats),
         color: EMBED_BLUE,
-        footer: { text: `job ${jobId}${job.rerollOf ? ` · reroll of ${job.rerollOf}` : ''}` },
+        footer: { text: [text('delivery.job_footer', { jobId }), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf })] : [])].join(' · ') },
       },
     ],
     // Cancel has nothing left to stop once the clip is posted: the finished message only offers a reroll.
-    components: buttonRows([{ action: 'reroll', jobId, label: 'Reroll' }]),
+    components: buttonRows([{ action: 'reroll', jobId, label: text('button.reroll') }]),
     attachments: [{ id: 0, filename: fileName, description: clip(job.prompt, 1024) }],
     allowed_mentions: { parse: [] },
-  };
-}
-
-/** The public line on the status message, and the private detail the requester can act on (null: nothing to add). */
-export function failureTexts(jobId: string, failure: DeliveryFailure): { status: RESTPatchAPIWebhookWithTokenMessageJSONBody; detail: string | null } {
-  if (failure.code === 'cancelled') {
-    return { status: { content: `✖️ ${renderUserMessage('cancelled')}`, embeds: [], components: [], allowed_mentions: { parse: [] } }, detail: null };
-  }
-  return {
-    status: { content: '❌ This video could not be made.', embeds: [], components: buttonRows([{ action: 'reroll', jobId, label: 'Try again' }]), allowed_mentions: { parse: [] } },
-    detail: renderUserMessage(failure.code, { reason: failure.message }),
   };
 }

@@ -1,8 +1,8 @@
-// A ChatContext over one Discord interaction: the first answer before acknowledging is a direct reply; later ones edit the deferred reply.
+// A ChatContext over one Discord interaction: the first answer before acknowledging is a direct reply; later ones
+// edit the deferred reply until it becomes a job's status message, which only the outbound side writes.
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
 import type { Acknowledgement } from '../../core/command.ts';
-import { renderUserMessage } from '../../core/errors.ts';
 import { resolveLocale } from '../../core/locale.ts';
 import { buttonRows } from './buttons.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT, type DiscordTarget, INTERACTION_TOKEN_LIFETIME_MS } from './discord-target.ts';
@@ -29,8 +29,6 @@ export class InteractionChatContext implements ChatContext {
      */
     private readonly ack: Acknowledgement,
     isAdmin: boolean,
-    /** For a button press: the job the pressed button belongs to (its message is that job's status message). */
-    private readonly pressedJobId?: string,
   ) {
     this.locale = resolveLocale(interaction.locale);
     this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin };
@@ -57,6 +55,9 @@ export class InteractionChatContext implements ChatContext {
       await this.interaction.reply({ ...message, ...(secret ? { flags: MessageFlags.Ephemeral as const } : {}) });
       return;
     }
+    // Accepted: the deferred reply is now the job's status message, written by the outbound side only (the
+    // queued event already showed this answer on it).
+    if (this.ack === 'public' && reply.kind === 'accepted') return;
     if (this.ack === 'private' || (this.ack === 'public' && !reply.private)) {
       await this.interaction.editReply(message);
     } else {
@@ -72,7 +73,6 @@ export class InteractionChatContext implements ChatContext {
       }
       await this.interaction.followUp({ ...message, ...(reply.private ? { flags: MessageFlags.Ephemeral as const } : {}) });
     }
-    await this.markRemoved(reply);
   }
 
   async deliveryTarget(): Promise<DeliveryTarget> {
@@ -92,15 +92,5 @@ export class InteractionChatContext implements ChatContext {
 
   sameChat(target: DeliveryTarget): boolean {
     return target.platform === 'discord' && target.target.channelId === this.interaction.channelId;
-  }
-
-  /**
-   * A waiting job removed by a press is never touched by a worker: say so on its status message. Discord only
-   * delivers presses of buttons really on the message, and a job's buttons sit on its own message only.
-   */
-  private async markRemoved(reply: Reply): Promise<void> {
-    if (this.ack !== 'update' || !this.pressedJobId) return;
-    if (!reply.removedJobs?.some((j) => j.jobId === this.pressedJobId)) return;
-    await this.interaction.editReply({ content: `✖️ ${renderUserMessage('cancelled', {}, this.locale)}`, components: [] });
   }
 }

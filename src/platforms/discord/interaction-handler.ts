@@ -41,7 +41,7 @@ async function onButton(interaction: ButtonInteraction, registry: CommandRegistr
   }
   const command = press ? registry.forButton(press.action) : undefined;
   if (!press || !command?.button) return;
-  await run(command, interaction, command.button.ack, { jobId: press.jobId }, services, press.jobId);
+  await run(command, interaction, command.button.ack, { jobId: press.jobId }, services);
 }
 
 /** The command's options as Discord sent them, by input field. */
@@ -60,12 +60,11 @@ async function run(
   ack: Acknowledgement,
   input: Record<string, unknown>,
   services: CommandServices,
-  pressedJobId?: string,
 ): Promise<void> {
   const member = interaction.member;
   // Cached guild members carry a role manager, uncached ones (APIInteractionGuildMember) a plain id list.
   const roles = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-  const ctx = new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles, interaction.guildId), pressedJobId);
+  const ctx = new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles, interaction.guildId));
   // Checks that need no I/O answer privately as the very first response, before a public "thinking…" exists;
   // errors found later (quota, queue full) replace the placeholder privately.
   await dispatch(command, ctx, input, services, { acknowledge: () => ctx.acknowledge() });

@@ -1,68 +1,31 @@
-// The texts of a job's status message as it moves (queued -> generating i/n -> encoding -> done), in Telegram HTML.
-import type { UserErrorCode } from '../../core/errors.ts';
-import { renderUserMessage } from '../../core/errors.ts';
-import type { JobStats } from '../../core/stats.ts';
-import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import { escapeHtml, truncate } from './telegram-markup.ts';
-import { isCancellable } from '../../queue/cancel-gate.ts';
+// The job's status message in Telegram HTML, rendered from the one status model, and the video's caption.
+import { text } from '../../core/texts.ts';
+import type { JobStatus } from '../../queue/job-events.ts';
+import { progressBar, statusModel } from '../status-model.ts';
+import { escapeHtml, type InlineKeyboard, inlineKeyboard, truncate } from './telegram-markup.ts';
 
-const BAR_WIDTH = 12;
+const ICONS = { queued: '⏳', starting: '⚙️', generating: '🎨', decoding: '🎞', encoding: '🎞', uploading: '📤', done: '✅', failed: '❌', cancelled: '🚫' } as const;
 
-/** `▓▓▓▓░░░░░░░░` for step 4 of 12: readable on a phone, no markup needed. */
-export function progressBar(step: number, steps: number, width = BAR_WIDTH): string {
-  const filled = steps > 0 ? Math.min(width, Math.max(0, Math.round((step / steps) * width))) : 0;
-  return '▓'.repeat(filled) + '░'.repeat(width - filled);
+export interface TelegramStatus {
+  html: string;
+  keyboard?: InlineKeyboard;
 }
 
-function presetLine(job: Pick<JobRequest, 'preset' | 'seed'>): string {
-  return `${escapeHtml(job.preset)} · seed ${job.seed}`;
-}
-
-/** The status while the job is on its way; null for stages that need no message of their own. */
-export function progressText(job: Pick<JobRequest, 'preset' | 'seed'>, update: JobProgress & { position?: number }): string {
-  const head = (() => {
-    switch (update.stage) {
-      case 'queued':
-        return update.position ? `⏳ Queued: #${update.position} in line` : '⏳ Queued';
-      case 'starting':
-        return '⚙️ Starting…';
-      case 'generating': {
-        const step = update.step ?? 0;
-        const steps = update.steps ?? 0;
-        return `🎨 Generating\n<code>${progressBar(step, steps)}</code> step ${step}/${steps}`;
-      }
-      case 'decoding':
-        return '🎞 Decoding frames…';
-      case 'encoding':
-        return '🎞 Encoding the MP4…';
-      case 'delivering':
-        return '📤 Uploading…';
-      case 'done':
-        return '✅ Done';
-    }
-  })();
-  return `${head}\n${presetLine(job)}`;
-}
-
-/** Stages during which a Cancel button still makes sense. */
-export function cancellable(update: JobProgress): boolean {
-  return isCancellable(update.stage);
-}
-
-export function doneText(job: Pick<JobRequest, 'preset' | 'seed'>, stats: JobStats, note?: string): string {
-  const took = stats.endToEndS < 10 ? stats.endToEndS.toFixed(1) : Math.round(stats.endToEndS).toString();
-  const lines = [`✅ Done in ${took} s: the video is below.`, presetLine(job)];
-  if (note) lines.push(escapeHtml(note));
-  return lines.join('\n');
-}
-
-export function cancelledText(): string {
-  return `🚫 ${escapeHtml(renderUserMessage('cancelled'))}`;
-}
-
-export function failedText(failure: { code: UserErrorCode; message: string }): string {
-  if (failure.code === 'cancelled') return cancelledText();
-  return `❌ ${escapeHtml(truncate(renderUserMessage(failure.code, { reason: failure.message }), 3500))}`;
+export function renderStatusHtml(status: JobStatus): TelegramStatus {
+  const model = statusModel(status);
+  const head = `${ICONS[model.stage]} ${escapeHtml(model.headline)}`;
+  let html: string;
+  if (model.stage === 'cancelled') html = head;
+  else if (model.stage === 'failed') html = `${ICONS.failed} ${escapeHtml(truncate(model.note ?? model.headline, 3500))}`;
+  else {
+    const lines = [head];
+    if (model.progress) lines.push(`<code>${progressBar(model.progress.step, model.progress.steps, ['▓', '░'])}</code> step ${model.progress.step}/${model.progress.steps}`);
+    lines.push(escapeHtml(model.presetLine));
+    if (model.note) lines.push(escapeHtml(model.note));
+    html = lines.join('\n');
+  }
+  const keyboard = model.cancellable ? inlineKeyboard([{ action: 'cancel', jobId: status.jobId, label: text('button.cancel') }]) : undefined;
+  return { html, ...(keyboard ? { keyboard } : {}) };
 }
 
 /** The video's caption: the prompt (quoted, shortened) and the timing stats, escaped, within Telegram's 1024. */

@@ -12,7 +12,7 @@ import { UserFacingError } from '../../core/errors.ts';
 import { LOCALES, resolveLocale } from '../../core/locale.ts';
 import { logger } from '../../core/log.ts';
 import { parseTypedArguments } from '../../core/typed-arguments.ts';
-import type { RunningAdapter } from '../start-adapters.ts';
+import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
 import { notACommandText, telegramLanguageCode, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
@@ -21,7 +21,7 @@ import { webhookOptions } from './webhook-options.ts';
 
 const ALLOWED_UPDATES = ['message', 'callback_query'] as const;
 
-export interface RunningTelegramBot extends RunningAdapter {
+export interface RunningTelegramBot extends RunningInbound {
   bot: Telegraf;
 }
 

@@ -1,11 +1,11 @@
-// ChatContext for Telegram: answers a command with one status message (sent, then edited), a button press, or privately.
+// ChatContext for Telegram: answers a command with one message (a job's status message, once it is queued, is
+// written by the outbound side only), a button press with a toast, or privately.
 import { type Telegram, TelegramError } from 'telegraf';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply, Span } from '../../core/chat-context.ts';
 import { PlatformApiError } from '../../core/command-errors.ts';
 import { renderUserMessage } from '../../core/errors.ts';
 import { DEFAULT_LOCALE, text } from '../../core/texts.ts';
 import { isNotModified, withBotApiRetry } from './bot-api-retry.ts';
-import { cancelledText } from './status-text.ts';
 import { type InlineKeyboard, PARSE_MODE, escapeHtml, htmlText, inlineKeyboard, truncate } from './telegram-markup.ts';
 
 /** The Bot API's own limit on a callback answer's text. */
@@ -74,33 +74,20 @@ export class TelegramChatContext implements ChatContext {
   }
 
   async reply(reply: Reply): Promise<void> {
-    // The same hourglass the worker's queued state shows, so the status reads as one story.
-    const body = reply.rich ? richHtml(reply.rich) : htmlText(reply.kind === 'accepted' ? `⏳ ${reply.text}` : reply.text);
-    const keyboard = inlineKeyboard(reply.buttons);
-    // A refused button press is shown to the presser only, never written over someone's status message.
-    if (this.press && reply.kind === 'error' && this.statusMessageId === undefined) {
-      await this.answer(reply.text, true);
+    // A button press is answered with a toast (an alert for a refusal); the pressed message is never written
+    // here: a status message's only writer is the outbound side, driven by the job's events.
+    if (this.press && this.statusMessageId === undefined) {
+      await this.answer(reply.text, reply.kind === 'error');
       return;
     }
-    if (this.statusMessageId !== undefined) {
-      await this.edit(this.statusMessageId, body, keyboard);
-    } else if (this.press) {
-      // Cancel pressed on its job's status message: that message becomes the answer. Pressed anywhere else (a
-      // forged callback, or the video for a Regenerate), the presser gets a toast and no message is rewritten.
-      if (this.press.onStatusMessage) {
-        try {
-          await this.edit(this.press.messageId, body, keyboard);
-        } catch {
-          // The message cannot be edited any more: the toast says it instead.
-        }
-      }
-    } else if (reply.confidential && this.chat.type !== 'private') {
-      await this.replyPrivately(body, keyboard);
-    } else {
-      this.statusMessageId = (await this.send(this.chat.id, body, keyboard)).message_id;
-    }
     if (this.press) await this.answer(reply.text, false);
-    await this.markRemoved(reply);
+    // Accepted: the status message shows the queued event (with its Cancel button) from the job's writer.
+    if (reply.kind === 'accepted' && this.statusMessageId !== undefined) return;
+    const body = reply.rich ? richHtml(reply.rich) : htmlText(reply.text);
+    const keyboard = inlineKeyboard(reply.buttons);
+    if (this.statusMessageId !== undefined) await this.edit(this.statusMessageId, body, keyboard);
+    else if (reply.confidential && this.chat.type !== 'private') await this.replyPrivately(body, keyboard);
+    else this.statusMessageId = (await this.send(this.chat.id, body, keyboard)).message_id;
   }
 
   async deliveryTarget(): Promise<DeliveryTarget> {
@@ -139,19 +126,6 @@ export class TelegramChatContext implements ChatContext {
     }
     const bot = this.chat.botUsername ? ` (@${this.chat.botUsername})` : '';
     await this.send(this.chat.id, htmlText(renderUserMessage('private_only', { bot }, this.locale)), undefined);
-  }
-
-  /** Waiting jobs this answer removed from the queue: no worker will mark their status messages, so it is done here. */
-  private async markRemoved(reply: Reply): Promise<void> {
-    for (const { delivery } of reply.removedJobs ?? []) {
-      const target = delivery.target as Partial<TelegramTarget>;
-      if (delivery.platform !== 'telegram' || typeof target.chatId !== 'number' || typeof target.statusMessageId !== 'number') continue;
-      // The pressed status message already shows the answer.
-      if (this.press?.onStatusMessage && target.chatId === this.chat.id && target.statusMessageId === this.press.messageId) continue;
-      await this.telegram
-        .editMessageText(target.chatId, target.statusMessageId, undefined, cancelledText(), { parse_mode: PARSE_MODE })
-        .catch(() => undefined); // deleted meanwhile, or the bot left that chat: nothing to mark
-    }
   }
 
   private async send(chatId: number, html: string, keyboard: InlineKeyboard | undefined, quote = true) {

@@ -1,4 +1,5 @@
-// Worker-side Telegram delivery through the Bot API: status edits, the video (or its file_id), and failures.
+// Telegram's outbound side through the Bot API: the status message (edited, paced per chat across processes)
+// and the clip (uploaded, or re-sent by file_id).
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,16 +10,16 @@ import { Telegram, TelegramError } from 'telegraf';
 import type { ReplyParameters } from 'telegraf/types';
 import { z } from 'zod';
 import type { Env } from '../../../config/env.ts';
-import { withBotApiRetry } from './bot-api-retry.ts';
-import { captionHtml, cancellable, doneText, failedText, progressText } from './status-text.ts';
-import { PARSE_MODE, inlineKeyboard } from './telegram-markup.ts';
 import { logger } from '../../core/log.ts';
-import { text } from '../../core/texts.ts';
 import { formatStats } from '../../core/stats.ts';
-import type { JobProgress, JobRequest } from '../../queue/job-contract.ts';
-import { type DeliverableVideo, type Delivery, type DeliveryFailure } from '../delivery.ts';
-import { fitToUploadLimit } from './telegram-upload-limit.ts';
-import { type StatusMessageRef, TelegramStatusEditor } from './telegram-status-editor.ts';
+import { text } from '../../core/texts.ts';
+import type { JobRequest } from '../../queue/job-contract.ts';
+import type { JobStatus } from '../../queue/job-events.ts';
+import { fitToUploadLimit } from '../fit-to-upload-limit.ts';
+import type { DeliverableVideo, PlatformOutbound, StatusSurface, StatusWriteOutcome } from '../platform.ts';
+import { isNotModified, isTransient, retryAfterSeconds, withBotApiRetry } from './bot-api-retry.ts';
+import { captionHtml, renderStatusHtml } from './status-text.ts';
+import { PARSE_MODE, inlineKeyboard } from './telegram-markup.ts';
 
 export interface TelegramDeliveryOptions {
   token: string;
@@ -26,7 +27,7 @@ export interface TelegramDeliveryOptions {
   apiRoot?: string;
   /** Clips above this are re-encoded to fit (default 50 MB, Telegram's limit for bots). */
   uploadLimitBytes?: number;
-  /** Least time between progress edits in one chat (default 3 s). */
+  /** Least time between two status edits in one chat, across every process (default 3 s). */
   editIntervalMs?: number;
   /** Longest deliver() keeps retrying 429/5xx before the job's own retry takes over (default 90 s). */
   retryBudgetMs?: number;
@@ -55,12 +56,46 @@ export function telegramUploadLimitBytes(config: Pick<Env, 'TELEGRAM_UPLOAD_LIMI
   return new URL(config.TELEGRAM_API_ROOT).hostname === 'api.telegram.org' ? BOT_API_UPLOAD_LIMIT_BYTES : LOCAL_API_UPLOAD_LIMIT_BYTES;
 }
 
-export class TelegramDelivery implements Delivery {
+/** The status message of a Telegram job: one editMessageText per write. */
+class TelegramStatusSurface implements StatusSurface {
+  constructor(
+    private readonly telegram: Telegram,
+    readonly paceMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  paceKey(status: JobStatus): string | null {
+    const target = targetSchema.safeParse(status.delivery.target);
+    return target.success ? `telegram:chat:${target.data.chatId}` : null;
+  }
+
+  async write(status: JobStatus): Promise<StatusWriteOutcome> {
+    const target = targetSchema.parse(status.delivery.target);
+    const { html, keyboard } = renderStatusHtml(status);
+    try {
+      await this.telegram.editMessageText(target.chatId, target.statusMessageId, undefined, html, { parse_mode: PARSE_MODE, ...(keyboard ? { reply_markup: keyboard } : {}) });
+      return { kind: 'shown' };
+    } catch (err) {
+      if (isNotModified(err)) return { kind: 'shown' };
+      const after = retryAfterSeconds(err);
+      if (after !== null) {
+        this.log.info({ chatId: target.chatId, retryAfterS: after }, 'telegram flood control: every writer in this chat waits');
+        return { kind: 'retry', holdOffMs: after * 1000 };
+      }
+      if (isTransient(err)) return { kind: 'retry' };
+      // Deleted status message, bot removed from the chat...: nothing more can be shown there.
+      this.log.warn({ chatId: target.chatId, jobId: status.jobId, err: (err as Error).message }, 'status edit refused');
+      return { kind: 'gone' };
+    }
+  }
+}
+
+export class TelegramDelivery implements PlatformOutbound {
   readonly platform = 'telegram' as const;
   readonly telegram: Telegram;
-  private readonly status: TelegramStatusEditor;
+  readonly status: StatusSurface;
   private readonly log: Logger;
-  private readonly uploadLimitBytes: number;
+  private readonly uploadLimit: number;
   private readonly retryBudgetMs: number;
   private readonly workDir: string;
 
@@ -68,10 +103,10 @@ export class TelegramDelivery implements Delivery {
     if (!options.token) throw new Error('TelegramDelivery: token is required (TELEGRAM_BOT_TOKEN)');
     this.telegram = new Telegram(options.token, { apiRoot: options.apiRoot ?? 'https://api.telegram.org' });
     this.log = options.log ?? logger('telegram-delivery');
-    this.uploadLimitBytes = options.uploadLimitBytes ?? BOT_API_UPLOAD_LIMIT_BYTES;
+    this.uploadLimit = options.uploadLimitBytes ?? BOT_API_UPLOAD_LIMIT_BYTES;
     this.retryBudgetMs = options.retryBudgetMs ?? 90_000;
     this.workDir = options.workDir ?? tmpdir();
-    this.status = new TelegramStatusEditor(this.telegram, { intervalMs: options.editIntervalMs ?? 3000, finalBudgetMs: 60_000, log: this.log });
+    this.status = new TelegramStatusSurface(this.telegram, options.editIntervalMs ?? 3000, this.log);
   }
 
   static fromEnv(config: Env): TelegramDelivery {
@@ -79,17 +114,16 @@ export class TelegramDelivery implements Delivery {
       token: config.TELEGRAM_BOT_TOKEN,
       apiRoot: config.TELEGRAM_API_ROOT,
       uploadLimitBytes: telegramUploadLimitBytes(config),
+      editIntervalMs: config.TELEGRAM_EDIT_PACE_MS,
       workDir: config.WORK_DIR,
     });
   }
 
-  async progress(job: JobRequest, jobId: string, update: JobProgress & { position?: number }): Promise<void> {
-    const target = this.target(job, jobId);
-    if (!target) return;
-    const keyboard = cancellable(update) ? inlineKeyboard([{ action: 'cancel', jobId, label: 'Cancel' }]) : undefined;
-    this.status.show(jobId, statusRef(target), { html: progressText(job, update), ...(keyboard ? { keyboard } : {}) });
+  uploadLimitBytes(): number {
+    return this.uploadLimit;
   }
 
+  /** Posts the clip as a reply to the request; the status message says "done" through the job's done event. */
   async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
     const target = targetSchema.parse(job.delivery.target);
     const statsText = formatStats(video.stats);
@@ -99,19 +133,7 @@ export class TelegramDelivery implements Delivery {
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
     if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
     sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
-    await this.status.finish(jobId, statusRef(target), { html: doneText(job, video.stats, sent.note) });
-    return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind };
-  }
-
-  async fail(job: JobRequest, jobId: string, failure: DeliveryFailure): Promise<void> {
-    const target = this.target(job, jobId);
-    if (target) await this.status.finish(jobId, statusRef(target), { html: failedText(failure) });
-  }
-
-  private target(job: JobRequest, jobId: string): TelegramTarget | null {
-    const parsed = targetSchema.safeParse(job.delivery.target);
-    if (!parsed.success) this.log.warn({ jobId, issue: parsed.error.issues[0]?.message }, 'job has no usable telegram target');
-    return parsed.success ? parsed.data : null;
+    return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind, ...(sent.note ? { note: sent.note } : {}) };
   }
 
   /** The same clip was posted before: send its file_id, no upload. A stale file_id falls back to uploading. */
@@ -128,7 +150,7 @@ export class TelegramDelivery implements Delivery {
   }
 
   private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string, resentNote?: string): Promise<Sent> {
-    const fitted = await fitToUploadLimit(video, this.uploadLimitBytes, join(this.workDir, `telegram-${jobId}.mp4`));
+    const fitted = await fitToUploadLimit(video, this.uploadLimit, join(this.workDir, `telegram-${jobId}.mp4`), 'Telegram');
     try {
       const file = () => ({ source: createReadStream(fitted.path), filename: `cogcast-${jobId.slice(0, 8)}.mp4` });
       const notes = (...more: (string | undefined)[]) => [resentNote, fitted.note, ...more].filter(Boolean).join(' ') || undefined;
@@ -139,7 +161,7 @@ export class TelegramDelivery implements Delivery {
       } catch (err) {
         if (!(err instanceof RefusedVideoError)) throw err;
         // Telegram would not take it as a video (codec, size probing...): a plain file still gets it to the user.
-        const note = 'Sent as a file: Telegram did not accept it as a playable video.';
+        const note = text('delivery.sent_as_file');
         this.log.warn({ jobId, err: err.message }, 'sendVideo refused: sending as a document');
         const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, notes(note)) });
         return { ...sent, note };
@@ -154,7 +176,7 @@ export class TelegramDelivery implements Delivery {
     const extra = {
       caption: what.caption,
       parse_mode: PARSE_MODE,
-      reply_markup: inlineKeyboard([{ action: 'reroll', jobId, label: '🔁 Regenerate' }])!,
+      reply_markup: inlineKeyboard([{ action: 'reroll', jobId, label: text('button.regenerate') }])!,
       ...(target.replyToMessageId ? { reply_parameters: replyParameters(target.replyToMessageId) } : {}),
     };
     try {
@@ -215,8 +237,4 @@ class RefusedVideoError extends Error {
  */
 function replyParameters(messageId: number): ReplyParameters {
   return JSON.stringify({ message_id: messageId, allow_sending_without_reply: true }) as unknown as ReplyParameters;
-}
-
-function statusRef(target: TelegramTarget): StatusMessageRef {
-  return { chatId: target.chatId, messageId: target.statusMessageId };
 }

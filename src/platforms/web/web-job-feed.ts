@@ -2,11 +2,14 @@
 // QueueEvents) become views pushed to that user's open pages; queued jobs' places refresh whenever the queue
 // moves. Nobody polls.
 import type { Logger } from 'pino';
-import { type JobProgress, jobProgressSchema, parseJobRequest } from '../../queue/job-contract.ts';
+import { parseJobRequest } from '../../queue/job-contract.ts';
+import { type JobEvent, jobEventSchema } from '../../queue/job-events.ts';
+import { JobStatusStore } from '../../queue/job-status-store.ts';
 import { OwnedQueueEvents } from '../../queue/queue-events.ts';
+import type { RedisEndpoint } from '../../queue/redis.ts';
 import { remainingSeconds } from '../../queue/queue-estimates.ts';
 import type { VideoQueue } from '../../queue/video-queue.ts';
-import { cancelledView, doneView, progressView, type WebJobView, viewOfJob, webOwner } from './web-job-view.ts';
+import { cancelledView, doneView, eventView, type WebJobView, viewOfJob, webOwner } from './web-job-view.ts';
 
 export type ViewListener = (view: WebJobView) => void;
 
@@ -21,13 +24,16 @@ export class WebJobFeed {
   /** The last view sent per job, the base the next event updates. */
   private readonly lastViews = new Map<string, WebJobView>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** The job status records (src/queue/job-events.ts): why a job failed, in the catalogue's words. */
+  private readonly statuses: JobStatusStore;
 
   constructor(
     private readonly queue: VideoQueue,
-    redisUrl: string,
+    redis: RedisEndpoint,
     private readonly log: Logger,
   ) {
-    this.events = new OwnedQueueEvents(queue.queue.name, redisUrl);
+    this.statuses = new JobStatusStore(queue.redis, queue.key());
+    this.events = new OwnedQueueEvents(queue.queue.name, redis);
     this.events.on('error', (err) => log.warn({ err: err.message }, 'web job events: Redis error'));
     this.events.on('waiting', ({ jobId }) => this.soon(jobId, async () => this.fresh(jobId)));
     this.events.on('active', ({ jobId }) => {
@@ -35,8 +41,8 @@ export class WebJobFeed {
       this.refreshQueued();
     });
     this.events.on('progress', ({ jobId, data }) => {
-      const progress = jobProgressSchema.safeParse(data);
-      if (progress.success) this.soon(jobId, async (last) => (last ? progressView(last, progress.data, await this.remaining(last.preset, progress.data)) : this.fresh(jobId)));
+      const event = jobEventSchema.safeParse(data);
+      if (event.success) this.soon(jobId, async (last) => (last ? eventView(last, event.data, await this.remaining(last.preset, event.data)) : this.fresh(jobId)));
     });
     this.events.on('completed', ({ jobId, returnvalue }) => {
       this.soon(jobId, async (last) => (last ? doneView(last, parseMaybe(returnvalue)) : this.fresh(jobId)));
@@ -72,7 +78,7 @@ export class WebJobFeed {
   async view(jobId: string): Promise<WebJobView | null> {
     const job = await this.queue.queue.getJob(jobId);
     if (!job) return null;
-    const view = await viewOfJob(job, this.queue);
+    const view = await viewOfJob(job, this.queue, (id) => this.statuses.get(id));
     if (!view) return null;
     this.lastViews.set(jobId, view);
     if (!this.owners.has(jobId)) this.rememberOwner(jobId, webOwner(parseJobRequest(job.data)));
@@ -112,10 +118,10 @@ export class WebJobFeed {
     }, REFRESH_DELAY_MS);
   }
 
-  private async remaining(preset: string, progress: JobProgress): Promise<number | null> {
-    if (progress.stage !== 'generating') return null;
+  private async remaining(preset: string, event: JobEvent): Promise<number | null> {
+    if (event.stage !== 'generating') return null;
     const timing = (await this.queue.durations.timings([preset])).get(preset);
-    return timing ? remainingSeconds(timing, progress) : null;
+    return timing ? remainingSeconds(timing, event) : null;
   }
 
   private async ownerOf(jobId: string): Promise<string | null> {

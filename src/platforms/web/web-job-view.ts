@@ -4,7 +4,9 @@ import type { Job } from 'bullmq';
 import { formatEta } from '../../../commands/video.ts';
 import { formatStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
-import { type JobProgress, type JobRequest, jobProgressSchema, jobResultSchema, parseJobRequest } from '../../queue/job-contract.ts';
+import { type JobRequest, jobResultSchema, parseJobRequest } from '../../queue/job-contract.ts';
+import { type JobEvent, type JobStatus, jobEventSchema } from '../../queue/job-events.ts';
+import { statusModel } from '../status-model.ts';
 
 export type WebJobState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
 
@@ -79,46 +81,33 @@ export function queuedView(view: WebJobView, position: number | null, etaSeconds
   };
 }
 
-/** Progress as the worker reported it; after the last denoising step the engine decodes the frames. */
-export function progressView(view: WebJobView, progress: JobProgress, remainingS: number | null = null): WebJobView {
-  let status: string;
-  switch (progress.stage) {
+/** A job event as the page shows it: the one status model's words (src/platforms/status-model.ts). */
+export function eventView(view: WebJobView, event: JobEvent, remainingS: number | null = null): WebJobView {
+  const model = statusModel({ event, preset: view.preset, seed: view.seed });
+  switch (event.stage) {
     case 'queued':
-      return queuedView(view, view.position, null);
-    case 'starting':
-      status = text('status.starting');
-      break;
-    case 'generating':
-      status =
-        progress.steps !== undefined && progress.step === progress.steps
-          ? text('status.decoding')
-          : progress.steps !== undefined
-            ? text('status.generating_step', { step: progress.step ?? 0, steps: progress.steps })
-            : text('status.generating');
-      break;
-    case 'decoding':
-      status = text('status.decoding');
-      break;
-    case 'encoding':
-      status = text('status.encoding');
-      break;
-    case 'delivering':
-      status = text('status.uploading');
-      break;
+      return queuedView(view, event.position, event.etaSeconds);
+    case 'failed':
+      return { ...view, state: 'failed', status: model.headline, position: null, eta: null, error: model.note ?? null, canCancel: false, canReroll: true };
+    case 'cancelled':
+      return cancelledView(view);
     case 'done':
-      status = text('status.done');
-      break;
+      // The video and its stats come with the job's completion (doneView).
+      return { ...view, status: model.headline, eta: null, canCancel: false };
+    default: {
+      const progress = model.progress;
+      return {
+        ...view,
+        state: 'running',
+        status: progress ? text('status.generating_step', { step: progress.step, steps: progress.steps }) : model.headline,
+        position: null,
+        eta: remainingS === null ? null : text('web.running_eta', { eta: formatEta(remainingS) }),
+        step: progress?.step ?? ('step' in event && event.step !== undefined ? event.step : view.step),
+        steps: progress?.steps ?? ('steps' in event && event.steps !== undefined ? event.steps : view.steps),
+        canCancel: model.cancellable,
+      };
+    }
   }
-  return {
-    ...view,
-    state: 'running',
-    status,
-    position: null,
-    eta: remainingS === null ? null : text('web.running_eta', { eta: formatEta(remainingS) }),
-    step: progress.step ?? view.step,
-    steps: progress.steps ?? view.steps,
-    canCancel: progress.stage !== 'delivering' && progress.stage !== 'done',
-  };
 }
 
 export function doneView(view: WebJobView, returnValue: unknown): WebJobView {
@@ -143,18 +132,11 @@ export function doneView(view: WebJobView, returnValue: unknown): WebJobView {
   };
 }
 
-export function failedView(view: WebJobView, reason: string): WebJobView {
-  const cancelled = /^cancel/i.test(reason);
-  return {
-    ...view,
-    state: cancelled ? 'cancelled' : 'failed',
-    status: cancelled ? text('status.cancelled') : text('status.failed'),
-    position: null,
-    eta: null,
-    error: cancelled ? null : text('engine_failed', { reason }),
-    canCancel: false,
-    canReroll: true,
-  };
+/** A failed job: the reason the status record holds (as chat shows it), else BullMQ's failedReason. */
+export function failedView(view: WebJobView, reason: string, status: JobStatus | null = null): WebJobView {
+  if (status && (status.event.stage === 'failed' || status.event.stage === 'cancelled')) return eventView(view, status.event);
+  if (/^cancel/i.test(reason)) return cancelledView(view);
+  return { ...view, state: 'failed', status: text('status.failed'), position: null, eta: null, error: text('engine_failed', { reason }), canCancel: false, canReroll: true };
 }
 
 export function cancelledView(view: WebJobView): WebJobView {
@@ -165,6 +147,7 @@ export function cancelledView(view: WebJobView): WebJobView {
 export async function viewOfJob(
   job: Job,
   queueInfo: { position(jobId: string): Promise<number | null>; eta(position: number, preset: string): Promise<number> },
+  statusOf: (jobId: string) => Promise<JobStatus | null>,
 ): Promise<WebJobView | null> {
   let request: JobRequest;
   try {
@@ -176,10 +159,10 @@ export async function viewOfJob(
   const view = base(jobId, request);
   const state = await job.getState();
   if (state === 'completed') return doneView(view, job.returnvalue);
-  if (state === 'failed') return failedView(view, job.failedReason ?? '');
+  if (state === 'failed') return failedView(view, job.failedReason ?? '', await statusOf(jobId).catch(() => null));
   if (state === 'active') {
-    const progress = jobProgressSchema.safeParse(job.progress);
-    return progressView(view, progress.success ? progress.data : { stage: 'starting' });
+    const event = jobEventSchema.safeParse(job.progress);
+    return eventView(view, event.success ? event.data : { stage: 'starting', step: 0, steps: 1 });
   }
   const position = await queueInfo.position(jobId);
   return queuedView(view, position, position === null ? null : await queueInfo.eta(position, request.preset));

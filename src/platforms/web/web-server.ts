@@ -13,6 +13,7 @@ import type { Reply } from '../../core/chat-context.ts';
 import { type Command, type CommandServices, dispatch } from '../../core/command.ts';
 import { text } from '../../core/texts.ts';
 import { jobResultSchema, parseJobRequest } from '../../queue/job-contract.ts';
+import { DEMO_PRESETS_FILE } from '../../../worker/engine-client/model-resolution.ts';
 import { accessGate, checkWebSettings, isLoopback } from './web-access.ts';
 import { acceptedJobId, webChatContext } from './web-chat-context.ts';
 import { WebClips } from './web-clips.ts';
@@ -42,8 +43,9 @@ export interface WebPlatformOptions {
   config: Env;
   services: CommandServices;
   log: Logger;
-  /** Whether the clips are the demo model's (the page shows the banner); asked on each page load. */
-  demoModel: () => boolean;
+  /** Whether the clips are the demo model's (the page shows the banner); asked on each page load. Default: this
+   *  process offers the demo model's presets, which npm start does exactly when its worker runs the demo model. */
+  demoModel?: () => boolean;
   /** Where the web cookie key is kept when WEB_COOKIE_SECRET is empty. */
   secretFile?: string;
 }
@@ -60,9 +62,10 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
   checkWebSettings(config);
   const identity = WebIdentity.load(config.WEB_COOKIE_SECRET, opts.secretFile ?? resolve('var/web-cookie-secret'));
   const clips = new WebClips(services.redis, services.queue);
-  const feed = new WebJobFeed(services.queue, config.REDIS_URL, log);
+  const feed = new WebJobFeed(services.queue, config, log);
   await feed.start();
   const outputDir = resolve(config.OUTPUT_DIR);
+  const demoModel = opts.demoModel ?? (() => resolve(config.PRESETS_FILE) === resolve(DEMO_PRESETS_FILE));
   const streams = new Set<Response>();
 
   const app = express();
@@ -127,7 +130,7 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
     res
       .type('html')
       .set('cache-control', 'no-store')
-      .send(renderPage({ presets: services.presets, csrf: identity.csrfToken(userId), demoModel: opts.demoModel(), promptMaxChars: config.PROMPT_MAX_CHARS }));
+      .send(renderPage({ presets: services.presets, csrf: identity.csrfToken(userId), demoModel: demoModel(), promptMaxChars: config.PROMPT_MAX_CHARS }));
   });
   app.get('/static/:file', (req, res) => {
     const file = req.params.file;

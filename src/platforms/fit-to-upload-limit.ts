@@ -1,8 +1,10 @@
-// Makes a clip fit the Bot API upload limit: re-encoded at a lower bitrate, or refused with a clear reason.
+// Makes a clip fit a platform's upload limit, for every platform: as is, re-encoded at a lower bitrate, or
+// refused with a clear reason (UnrecoverableError: a retry of the job cannot make it fit).
 import { rm } from 'node:fs/promises';
 import { UnrecoverableError } from 'bullmq';
-import { shrinkMp4 } from '../../media/mp4-encoder.ts';
-import type { DeliverableVideo } from '../delivery.ts';
+import { text } from '../core/texts.ts';
+import { shrinkMp4 } from '../media/mp4-encoder.ts';
+import type { DeliverableVideo } from './platform.ts';
 
 export interface FittedClip {
   path: string;
@@ -16,9 +18,14 @@ export function formatSize(bytes: number): string {
 }
 
 /** The clip as is when it fits; else a re-encoded copy at `scratchPath` (the caller deletes it). */
-export async function fitToUploadLimit(video: Pick<DeliverableVideo, 'path' | 'bytes' | 'durationS'>, limitBytes: number, scratchPath: string): Promise<FittedClip> {
+export async function fitToUploadLimit(
+  video: Pick<DeliverableVideo, 'path' | 'bytes' | 'durationS'>,
+  limitBytes: number,
+  scratchPath: string,
+  platformName: string,
+): Promise<FittedClip> {
   if (video.bytes <= limitBytes) return { path: video.path, bytes: video.bytes };
-  const over = `the clip (${formatSize(video.bytes)}) is over Telegram's ${formatSize(limitBytes)} upload limit`;
+  const over = `the clip (${formatSize(video.bytes)}) is over ${platformName}'s ${formatSize(limitBytes)} upload limit`;
   let bytes = Infinity;
   try {
     // Aim under the limit: the bitrate cap is an average and the container adds a little. Short clips can
@@ -36,5 +43,6 @@ export async function fitToUploadLimit(video: Pick<DeliverableVideo, 'path' | 'b
     await rm(scratchPath, { force: true });
     throw new UnrecoverableError(`${over}, even re-encoded (${formatSize(bytes)})`);
   }
-  return { path: scratchPath, bytes, note: `Re-encoded from ${formatSize(video.bytes)} to ${formatSize(bytes)} to fit Telegram's ${formatSize(limitBytes)} upload limit.` };
+  const note = text('delivery.reencoded_to_fit', { from: formatSize(video.bytes), to: formatSize(bytes), platform: platformName, limit: formatSize(limitBytes) });
+  return { path: scratchPath, bytes, note };
 }
