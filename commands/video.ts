@@ -71,6 +71,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       seed,
       user: { id: ctx.user.id, name: ctx.user.name, platform: ctx.user.platform },
       delivery: await ctx.deliveryTarget(),
+      ...(ctx.locale ? { locale: ctx.locale } : {}),
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };

@@ -55,6 +55,7 @@ export const MESSAGE_TEXTS = {
   'status.starting': 'Starting…',
   'status.generating': 'Generating',
   'status.generating_step': 'Generating · step {step}/{steps}',
+  'status.step': 'step {step}/{steps}',
   'status.decoding': 'Decoding frames…',
   'status.encoding': 'Encoding the MP4…',
   'status.uploading': 'Uploading…',

@@ -40,6 +40,7 @@ export const ru = {
   'status.starting': 'Запуск…',
   'status.generating': 'Генерация',
   'status.generating_step': 'Генерация · шаг {step}/{steps}',
+  'status.step': 'шаг {step}/{steps}',
   'status.decoding': 'Декодирование кадров…',
   'status.encoding': 'Кодирование MP4…',
   'status.uploading': 'Загрузка…',

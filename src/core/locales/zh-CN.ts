@@ -40,6 +40,7 @@ export const zhCN = {
   'status.starting': '正在启动…',
   'status.generating': '生成中',
   'status.generating_step': '生成中 · 第 {step}/{steps} 步',
+  'status.step': '第 {step}/{steps} 步',
   'status.decoding': '正在解码帧…',
   'status.encoding': '正在编码 MP4…',
   'status.uploading': '正在上传…',
