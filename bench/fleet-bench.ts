@@ -2,7 +2,7 @@
 // with the TIMING-ONLY engine stand-in (bench/fleet/timing_only_engine_standin.py: fixed seconds per step, no model),
 // pulling jobs the real bot command path submits. Prints JSON and writes it to bench/results/fleet-<date>.json.
 // Never a test: numbers depend on the machine. Options: --sizes 1,10,100 --jobs 2000 --jobs-1 200
-// --per-process 10 (workers per process from 10 workers up) --seconds-per-step 0.05 --users 20
+// --per-process 10 (workers per process from 10 workers up) --seconds-per-step 0.05 --users 20 --label x (file name)
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -26,6 +26,7 @@ const { values: args } = parseArgs({
     'seconds-per-step': { type: 'string', default: '0.05' },
     users: { type: 'string', default: '20' },
     idle: { type: 'string', default: '10' },
+    label: { type: 'string', default: '' },
   },
 });
 const SIZES = args.sizes.split(',').map(Number);
@@ -201,7 +202,7 @@ async function runFleet(redisUrl: string, redis: Redis, size: number, jobs: numb
   const runRedisCpu = (await redisCpu(redis)) - cpu0;
   const workerCpu = workers.reduce((a, w, i) => a + procCpuSeconds(w.pid!) - workerCpu0[i]!, 0);
   const workerRss = workers.map((w) => procRssBytes(w.pid!));
-  const botReport = JSON.parse((await botDone).trim().split('\n').pop()!) as { accepted: number; submitSeconds: number; cpuSeconds: number; maxRssBytes: number; answerMs: number[] };
+  const botReport = JSON.parse((await botDone).trim().split('\n').pop()!) as { accepted: number; refused: number; refusals: Record<string, number>; submitSeconds: number; cpuSeconds: number; maxRssBytes: number; answerMs: number[] };
 
   // Timings from the jobs themselves: enqueued (timestamp), picked up (processedOn), finished (finishedOn).
   const done = await queue.getJobs(['completed'], 0, -1);
@@ -262,6 +263,8 @@ async function runFleet(redisUrl: string, redis: Redis, size: number, jobs: numb
       },
       bot: {
         acceptedPerSecond: round(botReport.accepted / botReport.submitSeconds, 1),
+        refusedThenRetried: botReport.refused,
+        refusals: botReport.refusals,
         cpuMsPerCommand: round((botReport.cpuSeconds * 1000) / jobs, 3),
         answerMs: { p50: pct(answerSorted, 50), p99: pct(answerSorted, 99) },
         maxRssBytes: Math.max(botReport.maxRssBytes, peakBotRss),
@@ -274,7 +277,7 @@ async function runFleet(redisUrl: string, redis: Redis, size: number, jobs: numb
 }
 
 const startedAt = new Date().toISOString();
-const resultsPath = join(ROOT, 'bench/results', `fleet-${startedAt.slice(0, 10)}.json`);
+const resultsPath = join(ROOT, 'bench/results', `fleet-${startedAt.slice(0, 10)}${args.label ? `-${args.label}` : ''}.json`);
 function describe(results: unknown[], complete: boolean) {
   return {
     benchmark: 'fleet',

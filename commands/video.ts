@@ -14,7 +14,8 @@ import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.
 export const videoInputSchema = z.object({
   prompt: z.string().min(1).meta({ description: text('command.video.prompt'), text: true, invalid: { code: 'prompt_empty' } }),
   preset: z.string().optional().meta({ description: text('command.video.preset'), placeholder: 'NAME' }),
-  seed: z
+  // Coerced: forms and typed commands give text ("42"); "12abc" still fails and gets bad_seed.
+  seed: z.coerce
     .number()
     .int()
     .min(0)

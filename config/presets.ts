@@ -65,7 +65,7 @@ export const presetsFileSchema = z
     default: z.string(),
     presets: z
       .record(z.string().regex(/^[a-z][a-z0-9-]*$/, PRESET_RULES.name).meta({ errorMessage: PRESET_RULES.name }), presetSchema)
-      .refine((p) => Object.keys(p).length > 0, PRESET_RULES.presets)
+      // Here the default's refine below already refuses an empty object (it names no preset); the engine says so first.
       .meta({ minProperties: 1, errorMessage: PRESET_RULES.presets }),
   })
   // JSON Schema cannot say this one: the engine checks it in presets.py, and test/unit/engine-contract.test.ts

@@ -127,6 +127,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       name: id,
       stalledInterval: options.stalledIntervalMs ?? config.WORKER_STALLED_INTERVAL_MS,
       lockDuration,
+      // A job whose worker died is taken over, not failed: as many deaths as it has attempts (BullMQ's default is 1).
+      maxStalledCount: config.JOB_ATTEMPTS,
     },
   );
   lockWatch.observe(worker);

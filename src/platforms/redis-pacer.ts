@@ -8,14 +8,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 
-// KEYS[1] pace hash. ARGV: owner token, lease ms. Returns 0 when leased to the caller, else ms to wait.
+// KEYS[1] pace hash. ARGV: owner token, lease ms, poll ms. Returns 0 when leased to the caller, else ms to wait.
 const ACQUIRE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local v = redis.call('HMGET', KEYS[1], 'next', 'leaseUntil')
 local nextAt, leaseUntil = tonumber(v[1] or '0'), tonumber(v[2] or '0')
-local freeAt = math.max(nextAt, leaseUntil)
-if freeAt > now then return freeAt - now end
+-- Held by a writer: ask again soon (its write ends at an unknown time, at the latest when the lease runs out).
+if leaseUntil > now then return math.min(leaseUntil - now, tonumber(ARGV[3])) end
+if nextAt > now then return nextAt - now end
 redis.call('HSET', KEYS[1], 'leaseUntil', now + tonumber(ARGV[2]), 'owner', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 60000)
 return 0
@@ -31,6 +32,9 @@ redis.call('HSET', KEYS[1], 'next', nextAt)
 redis.call('PEXPIRE', KEYS[1], nextAt - now + 60000)
 return nextAt - now
 `;
+
+/** How often a writer waiting behind another one asks again. */
+const POLL_MS = 20;
 
 export interface PacedOutcome {
   /** The platform asked us to wait this long before the next write to this key (a 429's retry_after). */
@@ -57,7 +61,7 @@ export class RedisPacer {
     const redisKey = `${this.prefix}:pace:${key}`;
     const token = `${this.owner}-${++this.counter}`;
     for (;;) {
-      const waitMs = (await this.redis.eval(ACQUIRE, 1, redisKey, token, this.leaseMs)) as number;
+      const waitMs = (await this.redis.eval(ACQUIRE, 1, redisKey, token, this.leaseMs, POLL_MS)) as number;
       if (waitMs === 0) break;
       // A little jitter so processes waiting on one key do not all ask again in the same millisecond.
       await sleep(waitMs + Math.floor(Math.random() * 5));

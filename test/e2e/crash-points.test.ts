@@ -3,7 +3,7 @@
 // job over and the clip is posted: exactly once on Discord (the retry reads Discord back), at least once on Telegram
 // (no read API: a re-send is marked "Sent again"); no job fails, nothing is left in WORK_DIR.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
 import { text } from '../../src/core/texts.ts';
 
@@ -22,6 +22,8 @@ describe('a worker killed at any point of a job', () => {
     // warm when the job's worker is killed.
     h.spawnWorker();
   });
+  // A failed test must not leave the next one's job stuck behind a hold.
+  afterEach(() => h?.holds.releaseAll());
   after(() => h?.close());
 
   /** SIGKILLs the worker process running `job` and starts a new one; another live worker takes the job over. */

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
 import { text } from '../../src/core/texts.ts';
 import { ChatWorkerHarness, DISCORD_ALICE, assertNothingLeftIn, eventually, isTelegramUpload } from '../helpers/chat-worker-harness.ts';
@@ -24,6 +24,8 @@ describe('Cancel pressed late', () => {
     h = await ChatWorkerHarness.start({ QUOTA_MAX_PENDING_PER_USER: '10' });
     h.spawnWorker();
   });
+  // A failed test must not leave the next one's job stuck behind a hold.
+  afterEach(() => h?.holds.releaseAll());
   after(() => h?.close());
 
   const storedClips = () => {
@@ -49,18 +51,26 @@ describe('Cancel pressed late', () => {
     return { status, press };
   }
 
+  // What the status message shows last before the held stage: Cancel is pressed once it is up, so that whatever
+  // the message shows after the press comes from the cancel, not from progress still on its way.
+  const lastShown: Record<'decode' | 'encode', RegExp> = { decode: /Decoding/, encode: /Encoding/ };
+
   for (const stage of ['decode', 'encode'] as const satisfies HeldStage[]) {
     test(`Discord, Cancel during the ${stage}: told Cancelled, and nothing is posted`, LIMIT, async () => {
       const clipsBefore = storedClips();
       h.holds.hold(stage);
       const video = await h.discordVideo(`a fox in the ${stage}`);
       await h.holds.reached(stage);
+      await h.discord.waitFor(() => lastShown[stage].test(h.discord.interaction(video.interactionId)?.original?.content ?? ''), 20_000);
       const { status } = await pressDiscordCancel(video.interactionId, video.job.id!);
       await h.discord.waitFor(() => h.discord.message(status.id)?.content.includes(text('cancelled')), 10_000);
       h.holds.release(stage);
       await assertCancelledForGood(video.job, `discord:${DISCORD_ALICE.id}`, clipsBefore);
       const final = h.discord.message(status.id)!;
       assert.match(final.content, /Cancelled/);
+      const history = h.discord.messageHistory(status.id).map((m) => m.content);
+      const flipped = history.findIndex((c) => c.includes(text('cancelled')));
+      assert.deepEqual(history.slice(flipped).filter((c) => !c.includes(text('cancelled'))), [], `once Cancelled, the message shows nothing else: ${history.join(' | ')}`);
       assert.deepEqual(final.attachments, [], 'no clip on the status message');
       assert.deepEqual(h.discordClipMessages(video.job), [], 'no clip anywhere in the channel');
       assert.equal(h.discordUploads(video.job), 0);
@@ -71,6 +81,7 @@ describe('Cancel pressed late', () => {
       h.holds.hold(stage);
       const video = await h.telegramVideo(`a heron in the ${stage}`);
       await h.holds.reached(stage);
+      await h.tg.waitForText(video.status, lastShown[stage], 20_000);
       await eventually(async () => h.tg.server.message(video.status.chatId, video.status.messageId)?.replyMarkup?.inline_keyboard.flat().some((b) => b.text === 'Cancel'), 20_000, 'the Cancel button');
       const query = h.tg.server.pressButton({ chatId: video.status.chatId, messageId: video.status.messageId, from: ALICE, data: `cancel:${video.job.id}` });
       await eventually(async () => h.tg.server.callbackAnswer(query.id), 10_000, 'the button press answered');
@@ -78,7 +89,9 @@ describe('Cancel pressed late', () => {
       h.holds.release(stage);
       await assertCancelledForGood(video.job, `telegram:${ALICE.id}`, clipsBefore);
       assert.deepEqual(h.telegramVideos(video), [], 'no video posted');
-      assert.match(h.tg.shown(video.status).at(-1) ?? '', /Cancelled/, 'the status message still says Cancelled');
+      const shown = h.tg.shown(video.status);
+      const flipped = shown.findIndex((c) => c.includes(text('cancelled')));
+      assert.deepEqual(shown.slice(flipped).filter((c) => !c.includes(text('cancelled'))), [], `once Cancelled, the status shows nothing else: ${shown.join(' | ')}`);
     });
   }
 

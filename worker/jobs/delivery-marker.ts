@@ -35,10 +35,10 @@ interface ClaimValue {
   at: number;
 }
 
-// KEYS: marker, our lock. ARGV: our lock token, our claim value, ttl ms.
+// KEYS: marker, our lock. ARGV: our lock token ('' when run without a BullMQ lock), our claim value, ttl ms.
 // One script, so that checking the earlier holder's lock and taking its claim over cannot interleave with it.
 const CLAIM = `
-if redis.call('GET', KEYS[2]) ~= ARGV[1] then return {'lost', ''} end
+if ARGV[1] ~= '' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return {'lost', ''} end
 local current = redis.call('GET', KEYS[1])
 if not current then
   redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])

@@ -27,5 +27,7 @@ export async function writeOwnedProgress(redis: Redis, job: Job, lock: JobLock |
   if (code === -2) return 'lock_lost';
   if (code === -1) return 'job_gone';
   job.progress = progress;
+  // As Job.updateProgress does: the worker's own 'progress' listeners (WorkerActivity: heartbeat, /gpu status) hear it.
+  (job as unknown as { queue: { emit(event: 'progress', job: Job, progress: object): void } }).queue.emit('progress', job, progress);
   return 'written';
 }

@@ -23,6 +23,7 @@ import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
 import { type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
 import { writeOwnedProgress } from './owned-progress.ts';
+import { StepProgress } from './step-progress.ts';
 
 export interface VideoProcessorDeps {
   engine: EngineClient;
@@ -164,11 +165,17 @@ async function runJob(
     await mkdir(workDir, { recursive: true });
     // Raw frames plus the MP4 (far smaller): twice the frames is a safe bound.
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
-    const engineResult = await deps.engine.generate(
-      { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-      (step, steps, stage) => void report(stage === 'decoding' ? { stage: 'decoding', step, steps } : { stage: 'generating', step, steps }).catch(() => undefined),
-      signal,
-    );
+    const steps = new StepProgress(report);
+    const engineResult = await deps.engine
+      .generate(
+        { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
+        (step, total, stage) => steps.push(stage === 'decoding' ? { stage: 'decoding', step, steps: total } : { stage: 'generating', step, steps: total }),
+        signal,
+      )
+      .finally(() => {
+        const closing = steps.close();
+        return watch?.lost ? undefined : closing; // a write stuck on a cut link must not hold up the discard
+      });
     // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.
     if (signal?.aborted || (await wasCancelled(deps.queue, jobId))) throw new EngineCancelledError('cancelled');
     await report({ stage: 'encoding' });

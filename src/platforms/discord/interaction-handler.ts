@@ -1,13 +1,11 @@
 // Routes Discord interactions to the command registry: slash commands by name (and subcommand), buttons by action.
 import type { ButtonInteraction, ChatInputCommandInteraction, Interaction } from 'discord.js';
-import { MessageFlags } from 'discord.js';
 import type { Logger } from 'pino';
 import { decodeButton } from '../../core/buttons.ts';
-import { type AnyCommand, type CommandServices, dispatch } from '../../core/command.ts';
+import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
-import { UserFacingError, renderUserMessage } from '../../core/errors.ts';
-import { resolveLocale } from '../../core/locale.ts';
+import { UserFacingError } from '../../core/errors.ts';
 import { isDiscordAdmin } from './discord-admins.ts';
 import { discordOptionName } from './command-definitions.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
@@ -34,9 +32,9 @@ async function onButton(interaction: ButtonInteraction, registry: CommandRegistr
   try {
     press = decodeButton(interaction.customId);
   } catch (err) {
-    // Shaped like ours but not a job id of ours: forged or stale. Say so to the presser only.
+    // Shaped like ours but not a job id of ours: forged or stale. Said to the presser only, rate-limited like any answer.
     if (!(err instanceof UserFacingError)) throw err;
-    await interaction.reply({ content: renderUserMessage(err.code, err.params, resolveLocale(interaction.locale)), flags: MessageFlags.Ephemeral, allowedMentions: { parse: [] } });
+    await run(refusal(err), interaction, 'update', {}, services);
     return;
   }
   const command = press ? registry.forButton(press.action) : undefined;

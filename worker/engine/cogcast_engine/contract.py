@@ -47,6 +47,12 @@ def subschema(part: str, name: str | None = None) -> dict:
     return node if name is None else node[name]
 
 
+def compile_request_validators() -> None:
+    """Build every request's validator now (at start-up), not on a job's first request."""
+    for name in request_types():
+        _validator("requests", name)
+
+
 def request_types() -> list[str]:
     return list(schema()["requests"])
 

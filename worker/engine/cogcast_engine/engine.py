@@ -10,6 +10,7 @@ from typing import BinaryIO
 
 import torch
 
+from . import contract
 from .cfg_parallel import CfgParallel
 from .envs import EngineConfig
 from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom
@@ -117,6 +118,7 @@ class Engine:
 
     def serve(self, stdin: BinaryIO) -> None:
         """Answer requests until shutdown or EOF; jobs run here, one at a time, in arrival order."""
+        contract.compile_request_validators()
         reader = threading.Thread(target=self._read_requests, args=(stdin,), name="stdin-reader", daemon=True)
         reader.start()
         while (request := self._jobs.get()) is not None:
