@@ -40,8 +40,12 @@ describe('a zh-CN Telegram user', () => {
   });
 
   test('every stage, the caption and the buttons in Simplified Chinese', async () => {
+    // Held in the queue until its queued state is shown, then let through.
+    await worker.worker.pause(true);
     const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny seed=5');
     const status = await h.answerTo(request);
+    await h.waitForText(status, /^⏳ 已排队/);
+    worker.worker.resume();
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
     await h.waitForText(status, /^✅ \d+(\.\d)? 秒完成：视频在下方。\ntiny · 种子 5$/).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(h.shown(status))}`);
@@ -99,10 +103,14 @@ describe('a ru Discord user', () => {
     server.sendSlashCommand({ user: ivan, roles: [server.roleId('Member')], commandName: 'video', locale: 'ru', options });
 
   test('the stages, the stats embed and the Reroll button in Russian', async () => {
+    // Held in the queue until its queued state is shown, then let through.
+    await worker.worker.pause(true);
     const { id, token } = await video([
       { name: 'prompt', value: 'рыжая лиса в снегу', type: 3 },
       { name: 'seed', value: 9, type: 4 },
     ]);
+    await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('В очереди')), 20_000);
+    worker.worker.resume();
     const final = await server.waitFor(() => {
       const original = server.interaction(token)?.original;
       return original && original.attachments.length > 0 ? original : undefined;
