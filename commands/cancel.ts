@@ -55,10 +55,10 @@ export const cancelCommand = {
     // Once posting has begun the clip will arrive: say so, and leave its status message as it is.
     if (cancelled === 0 && tooLate > 0) throw new UserFacingError('cancel_too_late');
     if (cancelled === 0) throw new UserFacingError('job_not_found');
-    const done = cancelled === 1 ? text('cancel.done_one') : text('cancel.done_many', { count: cancelled });
+    const done = cancelled === 1 ? text('cancel.done_one', {}, ctx.locale) : text('cancel.done_many', { count: cancelled }, ctx.locale);
     await ctx.reply({
       kind: 'info',
-      text: tooLate > 0 ? `${done} ${text('cancel_too_late')}` : done,
+      text: tooLate > 0 ? `${done} ${text('cancel_too_late', {}, ctx.locale)}` : done,
       private: true,
       ...(removedJobs.length > 0 ? { removedJobs } : {}),
     });

@@ -14,7 +14,7 @@ export const helpCommand = {
   ack: 'public',
   async execute(ctx, _input, services) {
     const registry = await commandRegistry(services.env.COMMANDS_DIR);
-    const rich = typedHelp(registry, ctx.user.platform, services, ctx.botUsername);
+    const rich = typedHelp(registry, ctx.user.platform, services, ctx.botUsername, ctx.locale);
     await ctx.reply({ kind: 'info', text: spansToPlain(rich), rich });
   },
 } satisfies Command<Record<string, never>>;

@@ -6,7 +6,8 @@ import { type Command, type CommandServices, userKey } from '../src/core/command
 import { UserFacingError } from '../src/core/errors.ts';
 import { validatePrompt } from '../src/core/prompt.ts';
 import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
-import { text } from '../src/core/texts.ts';
+import { formatDuration } from '../src/core/locale.ts';
+import { DEFAULT_LOCALE, text } from '../src/core/texts.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.ts';
 
 /** The input as people give it; the prompt's clean-up and the preset's snapping are the pre-check's job. */
@@ -35,10 +36,9 @@ export interface VideoRequest {
   rerollOf?: string;
 }
 
-export function formatEta(seconds: number): string {
-  if (seconds < 90) return `${Math.max(1, Math.round(seconds))} s`;
-  const minutes = Math.round(seconds / 60);
-  return minutes < 90 ? `${minutes} min` : `${(minutes / 60).toFixed(1)} h`;
+/** An ETA as a person reads it, in their language (seconds, minutes, hours; Intl digits). */
+export function formatEta(seconds: number, locale: string = DEFAULT_LOCALE): string {
+  return formatDuration(seconds, locale);
 }
 
 /**
@@ -72,6 +72,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       seed,
       user: { id: ctx.user.id, name: ctx.user.name, platform: ctx.user.platform },
       delivery: await ctx.deliveryTarget(),
+      ...(ctx.locale ? { locale: ctx.locale } : {}),
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };
@@ -81,13 +82,14 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
     throw err;
   }
   services.log('info', 'job queued', { jobId: enqueued.jobId, user: owner, preset: preset.name, position: enqueued.position });
+  const locale = ctx.locale;
   await ctx.reply({
     kind: 'accepted',
     text: [
-      text('video.queued', { position: enqueued.position, eta: formatEta(enqueued.etaSeconds) }),
-      text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }),
+      text('video.queued', { position: enqueued.position, eta: formatEta(enqueued.etaSeconds, locale) }, locale),
+      text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }, locale),
     ].join('\n'),
-    buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel') }],
+    buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel', {}, locale) }],
     jobId: enqueued.jobId,
   });
   return enqueued.jobId;

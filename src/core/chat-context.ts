@@ -54,4 +54,9 @@ export interface ChatContext {
   sameChat?(target: DeliveryTarget): boolean;
   /** The bot's own handle on this platform (Telegram `@name`), for texts that show how to address it. */
   botUsername?: string;
+  /**
+   * The language to answer in (src/core/locale.ts): the platform's (Telegram `from.language_code`, Discord
+   * `interaction.locale`), replaced by the user's /settings language once the dispatcher read it. English when unset.
+   */
+  locale?: string;
 }

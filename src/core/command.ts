@@ -163,12 +163,12 @@ export async function dispatch<I>(command: Command<I>, ctx: ChatContext, rawInpu
     let text: string;
     const unavailable = err instanceof UserFacingError ? null : asQueueUnavailable(services.redis, err);
     if (err instanceof UserFacingError) {
-      text = err.message;
+      text = renderUserMessage(err.code, err.params, ctx.locale);
     } else if (unavailable) {
-      text = renderUserMessage('queue_unavailable');
+      text = renderUserMessage('queue_unavailable', {}, ctx.locale);
       services.log('warn', 'command failed: Redis unavailable', { command: command.name, error: String(unavailable.cause) });
     } else {
-      text = renderUserMessage('internal');
+      text = renderUserMessage('internal', {}, ctx.locale);
       services.log('error', 'command failed', { command: command.name, error: err instanceof Error ? err.stack : String(err) });
     }
     try {

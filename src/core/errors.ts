@@ -17,6 +17,6 @@ export class UserFacingError extends Error {
   }
 }
 
-export function renderUserMessage(code: UserErrorCode, params: Record<string, string | number> = {}): string {
-  return text(code, params);
+export function renderUserMessage(code: UserErrorCode, params: Record<string, string | number> = {}, locale?: string): string {
+  return text(code, params, locale);
 }

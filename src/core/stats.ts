@@ -1,6 +1,7 @@
 // The timing stats posted with every video, and their plain-text rendering.
 import { z } from 'zod';
-import { text } from './texts.ts';
+import { formatNumber, formatSeconds } from './locale.ts';
+import { DEFAULT_LOCALE, type TextId, type TextParams, text as textIn } from './texts.ts';
 
 export const jobStatsSchema = z.object({
   preset: z.string(),
@@ -31,11 +32,23 @@ export const jobStatsSchema = z.object({
 });
 export type JobStats = z.infer<typeof jobStatsSchema>;
 
-const s = (x: number) => (x < 10 ? x.toFixed(2) : x.toFixed(1)) + ' s';
-const gib = (b: number) => (b / 2 ** 30).toFixed(1) + ' GiB';
+/** How much of the stats a person asked to see (/settings stats=full|short). */
+export type StatsMode = 'full' | 'short';
 
-/** Short lines, readable on a phone; the adapters escape it for their own markup. */
-export function formatStats(st: JobStats): string {
+/** Short lines, readable on a phone, in the reader's language; the adapters escape it for their own markup. */
+export function formatStats(st: JobStats, locale: string = DEFAULT_LOCALE, mode: StatsMode = 'full'): string {
+  const text = (id: TextId, params: TextParams = {}) => textIn(id, params, locale);
+  const s = (x: number) => formatSeconds(x, locale);
+  const gib = (b: number) => `${formatNumber(b / 2 ** 30, locale, 1)} GiB`;
+  if (mode === 'short') {
+    return [
+      text('video.preset_line', { preset: st.preset, seed: st.seed }),
+      text('stats.end_to_end', { seconds: s(st.endToEndS) }),
+      st.demoModel ? text('demo_model') : '',
+    ]
+      .filter((l) => l.length > 0)
+      .join('\n');
+  }
   const upload = st.deliveryS === null ? '' : text('stats.upload', { upload: s(st.deliveryS) });
   const lines = [
     text('stats.shape', { preset: st.preset, width: st.width, height: st.height, frames: st.frames, fps: st.fps, steps: st.steps, seed: st.seed }),

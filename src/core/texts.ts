@@ -2,6 +2,10 @@
 //
 // Texts are plain: each platform escapes them and adds its own markup (bold, code, embeds) around them.
 // `{name}` marks a parameter; a missing parameter stays visible as `{name}` rather than vanishing.
+// English is written here; the other languages live in src/core/locales/, all served through i18next.
+import i18next from 'i18next';
+import { ru } from './locales/ru.ts';
+import { zhCN } from './locales/zh-CN.ts';
 
 /** User-visible failures: each id is also a `UserFacingError` code (see errors.ts). */
 export const ERROR_TEXTS = {
@@ -28,6 +32,9 @@ export const ERROR_TEXTS = {
   cancelled: 'Cancelled.',
   cancel_too_late: 'Too late to cancel: the video is being posted.',
   internal: 'Something went wrong on our side. Please try again.',
+  bad_language: 'Unknown language "{language}". Choose one of: {choices}.',
+  bad_stats_mode: 'The stats are shown "full" or "short", not "{value}".',
+  bad_setting: 'There is no setting "{setting}". Settings: {choices}.',
 } as const;
 
 /** Everything else a person reads: replies, status stages, buttons, menus, help, captions, the CLI. */
@@ -48,6 +55,7 @@ export const MESSAGE_TEXTS = {
   'status.starting': 'Starting…',
   'status.generating': 'Generating',
   'status.generating_step': 'Generating · step {step}/{steps}',
+  'status.step': 'step {step}/{steps}',
   'status.decoding': 'Decoding frames…',
   'status.encoding': 'Encoding the MP4…',
   'status.uploading': 'Uploading…',
@@ -88,6 +96,39 @@ export const MESSAGE_TEXTS = {
   'command.gpu_status.sub': 'GPU workers, queue and Redis health',
   'command.help': 'How to use this bot: options, limits, buttons',
   'command.default_tag': ' (default)',
+  'command.settings': 'Your defaults: preset, negative prompt, language, stats',
+  'command.settings.preset': 'The preset your videos use when you name none',
+  'command.settings.negative': 'What to keep out of your videos when you give no negative prompt',
+  'command.settings.language': 'The language the bot answers you in',
+  'command.settings.stats': 'The timing stats under your videos: full or short',
+  'command.settings.reset': 'Forget your settings',
+  // Command names as Discord shows them in each language (the word typed stays the English one).
+  'discord.name.video': 'video',
+  'discord.name.settings': 'settings',
+
+  // /settings.
+  'settings.title': 'Your settings',
+  'settings.saved': 'Saved. Your settings:',
+  'settings.reset_done': 'Your settings are forgotten: the bot defaults apply again.',
+  'settings.line_preset': 'Preset: {value}',
+  'settings.line_negative': 'Negative prompt: {value}',
+  'settings.line_language': 'Language: {value}',
+  'settings.line_stats': 'Stats: {value}',
+  'settings.unset': '(bot default)',
+  'settings.hint': 'Change them with /settings preset=draft language=ru stats=short negative="blurry"; /settings reset forgets them.',
+  'settings.stats_full': 'full',
+  'settings.stats_short': 'short',
+  'settings.choose_language': 'Language',
+  'settings.choose_stats': 'Stats',
+  'settings.choose_preset': 'Preset',
+
+  // Durations and the language names.
+  'unit.seconds': '{n} s',
+  'unit.minutes': '{n} min',
+  'unit.hours': '{n} h',
+  'language.en': 'English',
+  'language.zh-CN': '简体中文',
+  'language.ru': 'Русский',
 
   // /start and /help.
   'help.title': 'Short AI videos from a sentence.',
@@ -154,18 +195,58 @@ export type TextParams = Record<string, string | number>;
 /** A translation: every id, in one language. English is TEXTS itself. */
 export type Catalogue = Record<TextId, string>;
 
-const CATALOGUES: Record<string, Catalogue> = { en: TEXTS };
 export const DEFAULT_LOCALE = 'en';
+
+// i18next holds every language; ids are flat keys (they contain dots), `{name}` is the placeholder syntax.
+const i18n = i18next.createInstance();
+void i18n.init({
+  initAsync: false,
+  resources: { en: { translation: TEXTS }, 'zh-CN': { translation: zhCN }, ru: { translation: ru } },
+  lng: DEFAULT_LOCALE,
+  fallbackLng: DEFAULT_LOCALE,
+  keySeparator: false,
+  nsSeparator: false,
+  returnNull: false,
+  interpolation: {
+    prefix: '{',
+    suffix: '}',
+    // Texts are plain; each platform escapes them for its own markup.
+    escapeValue: false,
+  },
+  // A missing parameter stays visible as `{name}` rather than vanishing.
+  missingInterpolationHandler: (_text: string, match: RegExpExecArray) => match[0],
+});
+
+/** The languages every text exists in (the catalogue test holds each to the English ids and placeholders). */
+export function catalogueLocales(): string[] {
+  return Object.keys(i18n.store.data);
+}
+
+/** One language's catalogue as registered (English: TEXTS). */
+export function catalogue(locale: string): Partial<Catalogue> {
+  return (i18n.getResourceBundle(locale, 'translation') ?? {}) as Partial<Catalogue>;
+}
 
 /** Fills `{name}` placeholders; the text of `locale` when there is one, English otherwise. */
 export function text(id: TextId, params: TextParams = {}, locale: string = DEFAULT_LOCALE): string {
-  const catalogue = CATALOGUES[locale] ?? TEXTS;
-  return catalogue[id].replace(/\{(\w+)\}/g, (_, key: string) => String(params[key] ?? `{${key}}`));
+  return i18n.t(id, { ...params, lng: locale, interpolation: { escapeValue: false } });
 }
 
 /** Registers another language (ids it lacks are a type error, so translations cannot drift). */
 export function addCatalogue(locale: string, catalogue: Catalogue): void {
-  CATALOGUES[locale] = catalogue;
+  i18n.addResourceBundle(locale, 'translation', catalogue, true, true);
+}
+
+/** The id whose English text is `english`, if any: commands declare their words in English, menus show them localised. */
+export function textIdOf(english: string): TextId | undefined {
+  return ENGLISH_TO_ID.get(english);
+}
+const ENGLISH_TO_ID = new Map<string, TextId>(Object.entries(TEXTS).map(([id, english]) => [english, id as TextId]));
+
+/** `english` in `locale` when it is a catalogue text; anything else (a custom command's words) as given. */
+export function localizeEnglish(english: string, locale: string): string {
+  const id = textIdOf(english);
+  return id ? text(id, {}, locale) : english;
 }
 
 /**
@@ -173,8 +254,7 @@ export function addCatalogue(locale: string, catalogue: Catalogue): void {
  * (already marked up by the caller). Telegram's HTML help, for one.
  */
 export function markupText(id: TextId, escape: (literal: string) => string, params: Record<string, string> = {}, locale: string = DEFAULT_LOCALE): string {
-  const catalogue = CATALOGUES[locale] ?? TEXTS;
-  return catalogue[id]
+  return text(id, {}, locale)
     .split(/(\{\w+\})/)
     .map((part) => {
       const key = /^\{(\w+)\}$/.exec(part)?.[1];

@@ -24,6 +24,8 @@ export async function fitToUploadLimit(
   limitBytes: number,
   scratchPath: string,
   platformName: string,
+  /** The requester's language, for the note. */
+  locale?: string,
 ): Promise<FittedClip> {
   if (video.bytes <= limitBytes) return { path: video.path, bytes: video.bytes };
   const over = `the clip (${formatSize(video.bytes)}) is over ${platformName}'s ${formatSize(limitBytes)} upload limit`;
@@ -45,6 +47,6 @@ export async function fitToUploadLimit(
     await rm(scratchPath, { force: true });
     throw new UnrecoverableError(`${over}, even re-encoded (${formatSize(bytes)})`);
   }
-  const note = text('delivery.reencoded_to_fit', { from: formatSize(video.bytes), to: formatSize(bytes), platform: platformName, limit: formatSize(limitBytes) });
+  const note = text('delivery.reencoded_to_fit', { from: formatSize(video.bytes), to: formatSize(bytes), platform: platformName, limit: formatSize(limitBytes) }, locale);
   return { path: scratchPath, bytes, note };
 }

@@ -2,7 +2,8 @@
 // its own markup (Telegram HTML, Discord message, the terminal). Words come from the text catalogue.
 import { formatEta } from '../../commands/video.ts';
 import { renderUserMessage } from '../core/errors.ts';
-import { text } from '../core/texts.ts';
+import { DEFAULT_LOCALE, type TextId, type TextParams, text as textIn } from '../core/texts.ts';
+import { formatNumber } from '../core/locale.ts';
 import type { JobEvent, JobStatus } from '../queue/job-events.ts';
 
 export interface StatusModel {
@@ -21,13 +22,15 @@ export interface StatusModel {
   retryable: boolean;
 }
 
-export function statusModel(status: Pick<JobStatus, 'event' | 'preset' | 'seed'>): StatusModel {
+export function statusModel(status: Pick<JobStatus, 'event' | 'preset' | 'seed' | 'locale'>): StatusModel {
   const { event } = status;
+  const locale = status.locale ?? DEFAULT_LOCALE;
+  const text = (id: TextId, params: TextParams = {}) => textIn(id, params, locale);
   const presetLine = text('video.preset_line', { preset: status.preset, seed: status.seed });
   const base = { stage: event.stage, presetLine, cancellable: false, retryable: false };
   switch (event.stage) {
     case 'queued':
-      return { ...base, headline: text('video.queued', { position: event.position, eta: formatEta(event.etaSeconds) }), cancellable: true };
+      return { ...base, headline: text('video.queued', { position: event.position, eta: formatEta(event.etaSeconds, locale) }), cancellable: true };
     case 'starting':
       return { ...base, headline: text('status.starting'), cancellable: true };
     case 'generating':
@@ -39,11 +42,11 @@ export function statusModel(status: Pick<JobStatus, 'event' | 'preset' | 'seed'>
     case 'uploading':
       return { ...base, headline: text('status.uploading') };
     case 'done': {
-      const seconds = event.endToEndS < 10 ? event.endToEndS.toFixed(1) : Math.round(event.endToEndS).toString();
+      const seconds = formatNumber(event.endToEndS, locale, event.endToEndS < 10 ? 1 : 0);
       return { ...base, headline: text('status.done_in', { seconds }), ...(event.note ? { note: event.note } : {}) };
     }
     case 'failed':
-      return { ...base, headline: text('status.failed'), note: renderUserMessage(event.reason, { reason: event.detail ?? '' }), retryable: true };
+      return { ...base, headline: text('status.failed'), note: renderUserMessage(event.reason, { reason: event.detail ?? '' }, locale), retryable: true };
     case 'cancelled':
       return { ...base, headline: text('status.cancelled') };
   }

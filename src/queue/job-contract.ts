@@ -22,6 +22,8 @@ export const jobRequestSchema = z
       platform: z.enum(['discord', 'telegram', 'cli', 'web']),
       target: z.record(z.string(), z.unknown()),
     }),
+    /** The requester's language (src/core/locale.ts): the status message, caption and errors speak it. Absent: English. */
+    locale: z.string().max(16).optional(),
     /** Set when this job is a reroll of another: same prompt, new seed. */
     rerollOf: z.string().optional(),
     createdAt: z.number().int().positive(),

@@ -41,6 +41,8 @@ export const jobStatusSchema = z.object({
   version: z.number().int().positive(),
   preset: z.string(),
   seed: z.number().int().nonnegative(),
+  /** The requester's language: every platform renders the status in it (absent: English). */
+  locale: z.string().optional(),
   /** The requester's platform-local id: a status posted anew (a channel message) mentions them. */
   userId: z.string(),
   delivery: z.object({ platform: z.enum(['discord', 'telegram', 'cli', 'web']), target: z.record(z.string(), z.unknown()) }),
@@ -66,7 +68,7 @@ export function eventStep(event: JobEvent): number {
 /** The job a status is about, as the producers know it. */
 export interface JobSubject {
   jobId: string;
-  request: Pick<JobRequest, 'preset' | 'seed' | 'delivery'> & { user: Pick<JobRequest['user'], 'id'> };
+  request: Pick<JobRequest, 'preset' | 'seed' | 'delivery' | 'locale'> & { user: Pick<JobRequest['user'], 'id'> };
 }
 
 /** Whoever shows statuses in this process (the platforms' outbound side); told of every status that advanced. */
@@ -91,6 +93,7 @@ export class JobEvents {
       attempt,
       preset: subject.request.preset,
       seed: subject.request.seed,
+      ...(subject.request.locale ? { locale: subject.request.locale } : {}),
       userId: subject.request.user.id,
       delivery: subject.request.delivery as DeliveryTarget,
       event,

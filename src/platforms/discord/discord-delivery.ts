@@ -113,7 +113,7 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
     const target = parseTarget(job);
     let shrunk: string | null = null;
     try {
-      const fitted = await fitToUploadLimit(video, target.attachmentSizeLimit, join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`), 'Discord');
+      const fitted = await fitToUploadLimit(video, target.attachmentSizeLimit, join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`), 'Discord', job.locale);
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;
       // An earlier attempt died while posting: read Discord back first, so the clip is posted exactly once.
@@ -134,9 +134,9 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
           this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
         }
       }
-      const ready = text(shrunk ? 'delivery.video_ready_reencoded' : 'delivery.video_ready');
-      const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}${resent ? `\n${text('delivery.sent_again')}` : ''}` }, await files());
-      await this.tidyStaleStatus(target, jobId);
+      const ready = text(shrunk ? 'delivery.video_ready_reencoded' : 'delivery.video_ready', {}, job.locale);
+      const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}${resent ? `\n${text('delivery.sent_again', {}, job.locale)}` : ''}` }, await files());
+      await this.tidyStaleStatus(target, jobId, { content: `✅ ${text('status.done_posted_below', {}, job.locale)}`, components: [] });
       return { ...receipt, via: 'channel', ...messageReceipt(message) };
     } finally {
       if (shrunk) await rm(shrunk, { force: true });

@@ -23,14 +23,14 @@ export function discordProgressBar(step: number, steps: number): string {
 export function renderStatusMessage(status: JobStatus): RESTPatchAPIWebhookWithTokenMessageJSONBody | null {
   const model = statusModel(status);
   const body = (content: string, buttons: ReplyButton[]) => ({ content, embeds: [], components: buttonRows(buttons), allowed_mentions: { parse: [] } });
-  const cancel: ReplyButton[] = [{ action: 'cancel', jobId: status.jobId, label: text('button.cancel') }];
+  const cancel: ReplyButton[] = [{ action: 'cancel', jobId: status.jobId, label: text('button.cancel', {}, status.locale) }];
   switch (model.stage) {
     case 'queued':
       // The words of the accepted reply, so the message reads as one story from the first answer on.
       return body(`${model.headline}\n${model.presetLine}`, cancel);
     case 'generating': {
       const { step, steps } = model.progress!;
-      return body(`${ICONS.generating} ${text('status.generating_step', { step, steps })}\n${discordProgressBar(step, steps)}`, cancel);
+      return body(`${ICONS.generating} ${text('status.generating_step', { step, steps }, status.locale)}\n${discordProgressBar(step, steps)}`, cancel);
     }
     case 'starting':
     case 'decoding':
@@ -41,7 +41,7 @@ export function renderStatusMessage(status: JobStatus): RESTPatchAPIWebhookWithT
     case 'done':
       return null;
     case 'failed':
-      return body(`${ICONS.failed} ${model.headline}`, [{ action: 'reroll', jobId: status.jobId, label: text('button.try_again') }]);
+      return body(`${ICONS.failed} ${model.headline}`, [{ action: 'reroll', jobId: status.jobId, label: text('button.try_again', {}, status.locale) }]);
     case 'cancelled':
       return body(`${ICONS.cancelled} ${model.headline}`, []);
   }
@@ -62,18 +62,19 @@ const clip = (value: string, max: number) => (value.length > max ? `${value.slic
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
 export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean, resent = false): RESTPatchAPIWebhookWithTokenMessageJSONBody {
+  const locale = job.locale;
   return {
-    content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done')}${resent ? `\n${text('delivery.sent_again')}` : ''}`,
+    content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done', {}, locale)}${resent ? `\n${text('delivery.sent_again', {}, locale)}` : ''}`,
     embeds: [
       {
         title: clip(escapeMarkdown(job.prompt), 256),
-        description: formatStats(stats),
+        description: formatStats(stats, locale),
         color: EMBED_BLUE,
-        footer: { text: [text('delivery.job_footer', { jobId }), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf })] : [])].join(' · ') },
+        footer: { text: [text('delivery.job_footer', { jobId }, locale), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf }, locale)] : [])].join(' · ') },
       },
     ],
     // Cancel has nothing left to stop once the clip is posted: the finished message only offers a reroll.
-    components: buttonRows([{ action: 'reroll', jobId, label: text('button.reroll') }]),
+    components: buttonRows([{ action: 'reroll', jobId, label: text('button.reroll', {}, locale) }]),
     attachments: [{ id: 0, filename: fileName, description: clip(job.prompt, 1024) }],
     allowed_mentions: { parse: [] },
   };

@@ -3,6 +3,7 @@
 import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
 import type { Acknowledgement } from '../../core/command.ts';
+import { resolveLocale } from '../../core/locale.ts';
 import { buttonRows } from './buttons.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT, type DiscordTarget, INTERACTION_TOKEN_LIFETIME_MS } from './discord-target.ts';
 
@@ -12,6 +13,8 @@ const DISCORD_MAX_CONTENT = 2000;
 
 export class InteractionChatContext implements ChatContext {
   readonly user: ChatUser;
+  /** Discord's own `interaction.locale` (the user's client language); the dispatcher may replace it from /settings. */
+  locale: string;
   /** Every answer given, oldest first. */
   readonly replies: Reply[] = [];
   private acknowledged = false;
@@ -27,6 +30,7 @@ export class InteractionChatContext implements ChatContext {
     private readonly ack: Acknowledgement,
     isAdmin: boolean,
   ) {
+    this.locale = resolveLocale(interaction.locale);
     this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin };
   }
 

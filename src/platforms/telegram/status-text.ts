@@ -19,12 +19,12 @@ export function renderStatusHtml(status: JobStatus): TelegramStatus {
   else if (model.stage === 'failed') html = `${ICONS.failed} ${escapeHtml(truncate(model.note ?? model.headline, 3500))}`;
   else {
     const lines = [head];
-    if (model.progress) lines.push(`<code>${progressBar(model.progress.step, model.progress.steps, ['▓', '░'])}</code> step ${model.progress.step}/${model.progress.steps}`);
+    if (model.progress) lines.push(`<code>${progressBar(model.progress.step, model.progress.steps, ['▓', '░'])}</code> ${escapeHtml(text('status.step', model.progress, status.locale))}`);
     lines.push(escapeHtml(model.presetLine));
     if (model.note) lines.push(escapeHtml(model.note));
     html = lines.join('\n');
   }
-  const keyboard = model.cancellable ? inlineKeyboard([{ action: 'cancel', jobId: status.jobId, label: text('button.cancel') }]) : undefined;
+  const keyboard = model.cancellable ? inlineKeyboard([{ action: 'cancel', jobId: status.jobId, label: text('button.cancel', {}, status.locale) }]) : undefined;
   return { html, ...(keyboard ? { keyboard } : {}) };
 }
 

@@ -9,11 +9,12 @@ import { type Command, type CommandServices, dispatch, refusal } from '../../cor
 import { commandOptions } from '../../core/command-options.ts';
 import { type CommandRegistry, commandRegistry } from '../../core/command-registry.ts';
 import { UserFacingError } from '../../core/errors.ts';
+import { LOCALES, resolveLocale } from '../../core/locale.ts';
 import { logger } from '../../core/log.ts';
 import { parseTypedArguments } from '../../core/typed-arguments.ts';
 import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
-import { notACommandText, telegramMenu } from './help-text.ts';
+import { notACommandText, telegramLanguageCode, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
 import { type ChatInfo, TelegramChatContext } from './telegram-chat-context.ts';
 import { webhookOptions } from './webhook-options.ts';
@@ -36,7 +37,7 @@ function typedCommand(message: Message): { word: string; bot: string | null; pay
 export function createTelegramBot(config: Env, services: CommandServices, registry: CommandRegistry, log: Logger = logger('telegram')): Telegraf {
   const bot = new Telegraf(config.TELEGRAM_BOT_TOKEN, { telegram: { apiRoot: config.TELEGRAM_API_ROOT } });
   const admins = telegramAdminIds(config);
-  const nudge: Command = { name: 'nudge', description: 'not a command', execute: (ctx) => ctx.reply({ kind: 'info', text: notACommandText(registry) }) };
+  const nudge: Command = { name: 'nudge', description: 'not a command', execute: (ctx) => ctx.reply({ kind: 'info', text: notACommandText(registry, ctx.locale) }) };
 
   const person = (from: User): ChatUser => {
     const id = String(from.id);
@@ -60,6 +61,7 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
     if (typed?.bot && typed.bot.toLowerCase() !== bot.botInfo?.username?.toLowerCase()) return;
     const command = typed ? registry.byWord('telegram', typed.word) : undefined;
     const chat = TelegramChatContext.forCommand(ctx.telegram, sender(message), chatInfo(message.chat), message.message_id);
+    chat.locale = resolveLocale(message.from?.language_code);
     if (!command || !typed) {
       // In groups the bot only sees what is addressed to it; chatter there gets no answer. In private, a nudge
       // (counted against the rate limit like every answer).
@@ -93,6 +95,7 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
       ...(replyTo !== undefined ? { replyToMessageId: replyTo } : {}),
       onStatusMessage: press ? await isStatusMessage(services, press.jobId, message.chat.id, message.message_id) : false,
     });
+    chat.locale = resolveLocale(query.from.language_code);
     await dispatch(command, chat, press ? { jobId: press.jobId } : {}, services);
     await chat.finish();
   });
@@ -119,7 +122,11 @@ export async function startTelegramBot(config: Env, services: CommandServices): 
   const registry = await commandRegistry(config.COMMANDS_DIR);
   const bot = createTelegramBot(config, services, registry, log);
   bot.botInfo = await withBotApiRetry(() => bot.telegram.getMe());
-  await bot.telegram.setMyCommands(telegramMenu(registry)).catch((err: Error) => log.warn({ err: err.message }, 'setMyCommands failed'));
+  // The menu in every language: Telegram shows each user the one of their language_code, English to the rest.
+  for (const locale of LOCALES) {
+    const scope = locale === 'en' ? {} : { language_code: telegramLanguageCode(locale) };
+    await bot.telegram.setMyCommands(telegramMenu(registry, locale), scope).catch((err: Error) => log.warn({ err: err.message, locale }, 'setMyCommands failed'));
+  }
 
   if (config.TELEGRAM_WEBHOOK_URL) {
     const webhook = webhookOptions(config);

@@ -4,7 +4,7 @@ import { type Telegram, TelegramError } from 'telegraf';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply, Span } from '../../core/chat-context.ts';
 import { PlatformApiError } from '../../core/command-errors.ts';
 import { renderUserMessage } from '../../core/errors.ts';
-import { text } from '../../core/texts.ts';
+import { DEFAULT_LOCALE, text } from '../../core/texts.ts';
 import { isNotModified, withBotApiRetry } from './bot-api-retry.ts';
 import { type InlineKeyboard, PARSE_MODE, escapeHtml, htmlText, inlineKeyboard, truncate } from './telegram-markup.ts';
 
@@ -51,6 +51,8 @@ export class TelegramChatContext implements ChatContext {
   private statusMessageId: number | undefined;
   private answered = false;
   readonly botUsername: string | undefined;
+  /** The sender's `language_code`, as the bot set it; the dispatcher may replace it from /settings. */
+  locale: string = DEFAULT_LOCALE;
 
   private constructor(
     private readonly telegram: Telegram,
@@ -90,7 +92,7 @@ export class TelegramChatContext implements ChatContext {
 
   async deliveryTarget(): Promise<DeliveryTarget> {
     const replyToMessageId = this.press ? (this.press.replyToMessageId ?? this.press.messageId) : this.commandMessageId;
-    this.statusMessageId ??= (await this.send(this.chat.id, htmlText(`⏳ ${text('video.queuing')}`), undefined)).message_id;
+    this.statusMessageId ??= (await this.send(this.chat.id, htmlText(`⏳ ${text('video.queuing', {}, this.locale)}`), undefined)).message_id;
     const target: TelegramTarget = {
       chatId: this.chat.id,
       statusMessageId: this.statusMessageId,
@@ -123,7 +125,7 @@ export class TelegramChatContext implements ChatContext {
       }
     }
     const bot = this.chat.botUsername ? ` (@${this.chat.botUsername})` : '';
-    await this.send(this.chat.id, htmlText(renderUserMessage('private_only', { bot })), undefined);
+    await this.send(this.chat.id, htmlText(renderUserMessage('private_only', { bot }, this.locale)), undefined);
   }
 
   private async send(chatId: number, html: string, keyboard: InlineKeyboard | undefined, quote = true) {

@@ -126,10 +126,10 @@ export class TelegramDelivery implements PlatformOutbound {
   /** Posts the clip as a reply to the request; the status message says "done" through the job's done event. */
   async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
     const target = targetSchema.parse(job.delivery.target);
-    const statsText = formatStats(video.stats);
+    const statsText = formatStats(video.stats, job.locale);
     let sent: Sent | null = null;
     // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
-    const resentNote = video.earlierAttempt ? text('delivery.sent_again') : undefined;
+    const resentNote = video.earlierAttempt ? text('delivery.sent_again', {}, job.locale) : undefined;
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
     if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
     sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
@@ -150,7 +150,7 @@ export class TelegramDelivery implements PlatformOutbound {
   }
 
   private async upload(job: JobRequest, jobId: string, target: TelegramTarget, video: DeliverableVideo, statsText: string, resentNote?: string): Promise<Sent> {
-    const fitted = await fitToUploadLimit(video, this.uploadLimit, join(this.workDir, `telegram-${jobId}.mp4`), 'Telegram');
+    const fitted = await fitToUploadLimit(video, this.uploadLimit, join(this.workDir, `telegram-${jobId}.mp4`), 'Telegram', job.locale);
     try {
       const file = () => ({ source: createReadStream(fitted.path), filename: `cogcast-${jobId.slice(0, 8)}.mp4` });
       const notes = (...more: (string | undefined)[]) => [resentNote, fitted.note, ...more].filter(Boolean).join(' ') || undefined;
@@ -161,7 +161,7 @@ export class TelegramDelivery implements PlatformOutbound {
       } catch (err) {
         if (!(err instanceof RefusedVideoError)) throw err;
         // Telegram would not take it as a video (codec, size probing...): a plain file still gets it to the user.
-        const note = text('delivery.sent_as_file');
+        const note = text('delivery.sent_as_file', {}, job.locale);
         this.log.warn({ jobId, err: err.message }, 'sendVideo refused: sending as a document');
         const sent = await this.send(job, jobId, target, { kind: 'document', file, caption: captionHtml(job.prompt, statsText, notes(note)) });
         return { ...sent, note };
@@ -176,7 +176,7 @@ export class TelegramDelivery implements PlatformOutbound {
     const extra = {
       caption: what.caption,
       parse_mode: PARSE_MODE,
-      reply_markup: inlineKeyboard([{ action: 'reroll', jobId, label: text('button.regenerate') }])!,
+      reply_markup: inlineKeyboard([{ action: 'reroll', jobId, label: text('button.regenerate', {}, job.locale) }])!,
       ...(target.replyToMessageId ? { reply_parameters: replyParameters(target.replyToMessageId) } : {}),
     };
     try {
