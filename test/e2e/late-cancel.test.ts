@@ -44,9 +44,15 @@ describe('Cancel pressed late', () => {
 
   /** Presses Cancel on the Discord status message of `token`'s job and waits for the bot's answer on it. */
   async function pressDiscordCancel(interactionId: string, jobId: string, user: { id: string; username: string } = DISCORD_ALICE) {
-    const status = h.discord.interaction(interactionId)?.original;
+    // The status message gets its Cancel button from the queued event (the outbound writer, at its pace): press it once it is there.
+    const customId = `cancel:${jobId}`;
+    const status = await h.discord.waitFor(() => {
+      const original = h.discord.interaction(interactionId)?.original;
+      const buttons = JSON.stringify(original?.components ?? []);
+      return buttons.includes(JSON.stringify(customId)) ? original : undefined;
+    }, 20_000);
     assert.ok(status, 'the job has a status message');
-    const press = await h.discord.pressButton({ user, roles: [h.discord.roleId('Member')], messageId: status.id, customId: `cancel:${jobId}` });
+    const press = await h.discord.pressButton({ user, roles: [h.discord.roleId('Member')], messageId: status.id, customId });
     await h.discord.waitFor(() => h.discord.interaction(press.id)?.acknowledged, 10_000);
     return { status, press };
   }
@@ -85,10 +91,12 @@ describe('Cancel pressed late', () => {
       await h.tg.waitForText(video.status, lastShown[stage], 20_000);
       await eventually(async () => h.tg.server.message(video.status.chatId, video.status.messageId)?.replyMarkup?.inline_keyboard.flat().some((b) => b.text === 'Cancel'), 20_000, 'the Cancel button');
       const query = h.tg.server.pressButton({ chatId: video.status.chatId, messageId: video.status.messageId, from: ALICE, data: `cancel:${video.job.id}` });
-      await eventually(async () => h.tg.server.callbackAnswer(query.id), 10_000, 'the button press answered');
-      await h.tg.waitForText(video.status, /Cancelled/, 10_000);
+      const answer = await eventually(async () => h.tg.server.callbackAnswer(query.id), 10_000, 'the button press answered');
+      assert.equal(answer.text, text('cancel.done_one'), 'told Cancelled (the toast)');
       h.holds.release(stage);
       await assertCancelledForGood(video.job, `telegram:${ALICE.id}`, clipsBefore);
+      // The worker stopped the job and says so on the status message (its one writer).
+      await h.tg.waitForText(video.status, /Cancelled/, 20_000);
       assert.deepEqual(h.telegramVideos(video), [], 'no video posted');
       const shown = h.tg.shown(video.status);
       const flipped = shown.findIndex((c) => c.includes(text('cancelled')));
