@@ -105,6 +105,9 @@ function procRssBytes(pid: number): number {
   }
 }
 
+/** Every worker process started, so a run that fails still leaves none behind (their stand-ins exit on EOF). */
+const spawned: ChildProcess[] = [];
+
 const pct = (sorted: number[], p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]! : null);
 const round = (n: number | null, d = 3) => (n === null ? null : Math.round(n * 10 ** d) / 10 ** d);
 
@@ -151,6 +154,7 @@ async function runFleet(redisUrl: string, redis: Redis, size: number, jobs: numb
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     workers.push(child);
+    spawned.push(child);
   }
   await Promise.all(workers.map((w, i) => lines(w, 'ready', 300_000, `worker process ${i}`)));
   const startupS = (Date.now() - t0) / 1000;
@@ -315,6 +319,7 @@ try {
     save(results, false); // a partial run still leaves its numbers
   }
 } finally {
+  for (const child of spawned) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   redis.disconnect();
   redisServer.kill('SIGKILL');
   rmSync(redisDir, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // Makes a clip fit a platform's upload limit, for every platform: as is, re-encoded at a lower bitrate, or
 // refused with a clear reason (UnrecoverableError: a retry of the job cannot make it fit).
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { UnrecoverableError } from 'bullmq';
 import { text } from '../core/texts.ts';
 import { shrinkMp4 } from '../media/mp4-encoder.ts';
@@ -33,6 +34,7 @@ export async function fitToUploadLimit(
     // Aim under the limit: the bitrate cap is an average and the container adds a little. Short clips can
     // overshoot (the first keyframe dominates), so a second pass aims lower by the overshoot.
     let aim = Math.floor(limitBytes * 0.9);
+    await mkdir(dirname(scratchPath), { recursive: true }); // only a clip that needs shrinking makes a folder
     for (let pass = 0; pass < 2 && bytes > limitBytes; pass++) {
       bytes = await shrinkMp4(video.path, scratchPath, video.durationS, aim);
       aim = Math.floor((aim * limitBytes * 0.9) / bytes);

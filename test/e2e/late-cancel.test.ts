@@ -62,12 +62,13 @@ describe('Cancel pressed late', () => {
       const video = await h.discordVideo(`a fox in the ${stage}`);
       await h.holds.reached(stage);
       await h.discord.waitFor(() => lastShown[stage].test(h.discord.interaction(video.interactionId)?.original?.content ?? ''), 20_000);
-      const { status } = await pressDiscordCancel(video.interactionId, video.job.id!);
-      await h.discord.waitFor(() => h.discord.message(status.id)?.content.includes(text('cancelled')), 10_000);
+      const { status, press } = await pressDiscordCancel(video.interactionId, video.job.id!);
+      const answer = await h.discord.waitFor(() => h.discord.interaction(press.id)?.followUps[0], 10_000);
+      assert.equal(answer.content, text('cancel.done_one'), 'told Cancelled (privately)');
       h.holds.release(stage);
       await assertCancelledForGood(video.job, `discord:${DISCORD_ALICE.id}`, clipsBefore);
-      const final = h.discord.message(status.id)!;
-      assert.match(final.content, /Cancelled/);
+      // The worker stopped the job and says so on the status message.
+      const final = await h.discord.waitFor(() => h.discord.message(status.id)?.content.includes(text('cancelled')) && h.discord.message(status.id), 20_000);
       const history = h.discord.messageHistory(status.id).map((m) => m.content);
       const flipped = history.findIndex((c) => c.includes(text('cancelled')));
       assert.deepEqual(history.slice(flipped).filter((c) => !c.includes(text('cancelled'))), [], `once Cancelled, the message shows nothing else: ${history.join(' | ')}`);
@@ -97,8 +98,11 @@ describe('Cancel pressed late', () => {
 
   test('Discord, Cancel once the upload has begun: told it is too late, the clip is posted, the message never flips', LIMIT, async () => {
     // Posting has begun when the worker takes the Cancel button away: hold that edit, so the button is still there.
-    const buttonRemoval = h.discordProxy.hold(isButtonRemoval, 'before-server');
+    h.holds.hold('encode');
     const video = await h.discordVideo('a kite over the dunes');
+    await h.holds.reached('encode');
+    const buttonRemoval = h.discordProxy.hold(isButtonRemoval(video.token), 'before-server');
+    h.holds.release('encode');
     await buttonRemoval.reached;
     const { status, press } = await pressDiscordCancel(video.interactionId, video.job.id!);
     const answer = await h.discord.waitFor(() => h.discord.interaction(press.id)?.followUps[0], 10_000);
@@ -149,12 +153,12 @@ describe('Cancel pressed late', () => {
 });
 
 /** The worker's status edit that takes the Cancel button away (no upload, empty components) as posting begins. */
-function isButtonRemoval(req: ProxiedRequest): boolean {
-  if (req.method !== 'PATCH' || !req.contentType.startsWith('application/json')) return false;
+const isButtonRemoval = (token: string) => (req: ProxiedRequest): boolean => {
+  if (req.method !== 'PATCH' || !req.path.includes(token) || !req.contentType.startsWith('application/json')) return false;
   try {
-    const body = JSON.parse(req.body.toString('utf8')) as { components?: unknown[] };
-    return Array.isArray(body.components) && body.components.length === 0;
+    const body = JSON.parse(req.body.toString('utf8')) as { components?: unknown[]; content?: string };
+    return Array.isArray(body.components) && body.components.length === 0 && /Uploading/.test(body.content ?? '');
   } catch {
     return false;
   }
-}
+};

@@ -135,6 +135,7 @@ describe('the fleet across hosts (network namespaces, own redis-server)', { skip
       WORKER_LOCK_DURATION_MS: String(LOCK_MS),
       WORKER_STALLED_INTERVAL_MS: String(STALLED_MS),
       HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS),
+      ENGINE_START_TIMEOUT_S: '300', // two CPU engines loading at once on a loaded machine
     });
     ledgerPath = join(t.tmp, 'ledger.jsonl');
     observer = new Redis(obs.redisUrl, { maxRetriesPerRequest: null });
@@ -209,7 +210,8 @@ describe('the fleet across hosts (network namespaces, own redis-server)', { skip
     assert.ok(progress.slice(firstTakeover).every((e) => e.worker === takeover.workerId), 'no late update from the cut-off worker');
     assert.deepEqual(progress[firstTakeover]!.update, { stage: 'starting', step: 0, steps: 12 });
     assert.deepEqual(
-      progress.slice(firstTakeover).map((e) => e.update.stage).filter((s, i, all) => s !== all[i - 1]),
+      // 'decoding' shows only when it lasts: steps are relayed latest-wins, at most one a second
+      progress.slice(firstTakeover).map((e) => e.update.stage).filter((s, i, all) => s !== all[i - 1] && s !== 'decoding'),
       ['starting', 'generating', 'encoding', 'uploading'],
     );
 

@@ -144,9 +144,10 @@ export class ChatWorkerHarness {
   async finished(job: Job<JobRequest, JobResult>, timeoutMs = 180_000): Promise<Job<JobRequest, JobResult>> {
     return eventually(
       async () => {
-        const now = (await this.queue.queue.getJob(job.id!)) as Job<JobRequest, JobResult> | undefined;
-        const state = await now?.getState();
-        return state === 'completed' || state === 'failed' ? now : undefined;
+        const state = await this.queue.queue.getJobState(job.id!);
+        if (state !== 'completed' && state !== 'failed') return undefined;
+        // Read after the state is final, so failedReason, stacktrace and returnvalue are the final ones.
+        return (await this.queue.queue.getJob(job.id!)) as Job<JobRequest, JobResult> | undefined;
       },
       timeoutMs,
       `job ${job.id} to finish (${this.workers.map((w) => `${w.id}: ${w.stderr().slice(-400)}`).join(' | ')})`,

@@ -1,5 +1,5 @@
 // Step progress, latest wins: one write in flight at a time, steps arriving meanwhile collapse into the newest,
-// and nothing is written after close (so a step never lands after the next stage).
+// close writes the last step not yet shown, and nothing is written after it (a step never lands after the next stage).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { JobEvent } from '../../src/queue/job-events.ts';
@@ -36,7 +36,7 @@ test('steps that arrive while a write is in flight collapse into the newest one'
   await relay.close();
 });
 
-test('close drops the step not yet written and waits for the one in flight; nothing is written after it', async () => {
+test('close waits for the write in flight, then writes the last step not yet shown; nothing is written after it', async () => {
   const sink = slowSink();
   const relay = new StepProgress(sink.write, 0);
   relay.push(step(1));
@@ -46,10 +46,13 @@ test('close drops the step not yet written and waits for the one in flight; noth
   await new Promise((r) => setImmediate(r));
   assert.equal(closed, false, 'waits for the write in flight');
   await sink.releaseOne();
+  assert.deepEqual(sink.written, [step(1), step(2)], 'the last step is shown before the next stage');
+  assert.equal(closed, false, 'and waited for');
+  await sink.releaseOne();
   await closing;
   relay.push(step(3));
   await new Promise((r) => setImmediate(r));
-  assert.deepEqual(sink.written, [step(1)]);
+  assert.deepEqual(sink.written, [step(1), step(2)]);
 });
 
 test('a failing write does not stop later steps', async () => {

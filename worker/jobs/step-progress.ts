@@ -24,12 +24,18 @@ export class StepProgress {
     this.pump();
   }
 
-  /** Drops any step not yet shown and waits for the one being written: the next stage is shown after it. */
+  /**
+   * The stage is over: waits for the write in flight, then writes the last step not yet shown (a user sees the
+   * final step before the next stage); nothing is written after it.
+   */
   async close(): Promise<void> {
     this.closed = true;
-    this.pending = null;
     if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     await this.inFlight;
+    const last = this.pending;
+    this.pending = null;
+    if (last) await this.write(last).catch(() => undefined);
   }
 
   private pump(): void {

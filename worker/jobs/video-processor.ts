@@ -166,14 +166,19 @@ async function runJob(
     // Raw frames plus the MP4 (far smaller): twice the frames is a safe bound.
     await assertDiskSpace(deps.workDir, preset.width * preset.height * 3 * preset.frames * 2, deps.minFreeDiskBytes);
     const steps = new StepProgress(report);
+    // Decoding ends the steps: the last step is shown first, then the decoding stage (never coalesced into a step).
+    let decoding: Promise<void> | null = null;
     const engineResult = await deps.engine
       .generate(
         { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
-        (step, total, stage) => steps.push(stage === 'decoding' ? { stage: 'decoding', step, steps: total } : { stage: 'generating', step, steps: total }),
+        (step, total, stage) => {
+          if (stage !== 'decoding') steps.push({ stage: 'generating', step, steps: total });
+          else decoding ??= steps.close().then(() => report({ stage: 'decoding', step, steps: total })).catch(() => undefined);
+        },
         signal,
       )
       .finally(() => {
-        const closing = steps.close();
+        const closing = Promise.all([steps.close(), decoding]);
         return watch?.lost ? undefined : closing; // a write stuck on a cut link must not hold up the discard
       });
     // The engine finishes its decode whatever a cancel says: a cancel that came meanwhile stops the job here.

@@ -1,6 +1,6 @@
 // Discord's outbound side over REST: the status message (the interaction's original response, paced per channel
 // across processes), the MP4 with its stats on that same message; a channel message once the token is gone.
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DiscordAPIError, REST, type RawFile } from '@discordjs/rest';
 import { UnrecoverableError } from 'bullmq';
@@ -113,7 +113,6 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
     const target = parseTarget(job);
     let shrunk: string | null = null;
     try {
-      await mkdir(this.opts.workDir, { recursive: true });
       const fitted = await fitToUploadLimit(video, target.attachmentSizeLimit, join(this.opts.workDir, `${jobId}-discord-${this.now()}.mp4`), 'Discord', job.locale);
       shrunk = fitted.path === video.path ? null : fitted.path;
       const fileName = `cogcast-${jobId}.mp4`;

@@ -7,7 +7,7 @@ export const discordPlatform: ChatPlatform = {
   name: 'discord',
   configured: (config) => config.DISCORD_TOKEN !== '',
   outbound: (config) =>
-    new DiscordDelivery({ token: config.DISCORD_TOKEN, apiBase: config.DISCORD_API_BASE, workDir: resolve(config.WORK_DIR, 'discord'), progressIntervalMs: config.DISCORD_EDIT_PACE_MS }),
+    new DiscordDelivery({ token: config.DISCORD_TOKEN, apiBase: config.DISCORD_API_BASE, workDir: resolve(config.WORK_DIR), progressIntervalMs: config.DISCORD_EDIT_PACE_MS }),
   // Imported on start only: a worker builds the outbound and never loads the bot (or commands/).
   startInbound: async (config, services) => (await import('./discord-bot.ts')).startDiscordBot(config, services),
 };
