@@ -23,7 +23,7 @@ export const videoInputSchema = z.object({
     .max(MAX_SEED)
     .optional()
     .meta({ description: text('command.video.seed'), placeholder: 'N', invalid: { code: 'bad_seed', params: { max: MAX_SEED } } }),
-  negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"', typedOnly: true }),
+  negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"' }),
 });
 
 export type VideoInput = z.infer<typeof videoInputSchema>;
@@ -115,6 +115,8 @@ export const videoCommand = {
   examples: [text('help.example_prompt'), text('help.example_options')],
   hints: ({ env, presets }) => ({
     prompt: { maxLength: env.PROMPT_MAX_CHARS },
+    // The negative prompt follows the prompt's rules (length, blocklist: checkVideoInput).
+    negativePrompt: { maxLength: env.PROMPT_MAX_CHARS },
     preset: {
       choices: presets.names.map((name) => ({
         value: name,
