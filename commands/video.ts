@@ -5,6 +5,7 @@ import type { ChatContext } from '../src/core/chat-context.ts';
 import { type Command, type CommandServices, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
 import { validatePrompt } from '../src/core/prompt.ts';
+import { userSettingsStore } from '../src/core/user-settings.ts';
 import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
 import { formatDuration } from '../src/core/locale.ts';
 import { DEFAULT_LOCALE, text } from '../src/core/texts.ts';
@@ -22,7 +23,7 @@ export const videoInputSchema = z.object({
     .max(MAX_SEED)
     .optional()
     .meta({ description: text('command.video.seed'), placeholder: 'N', invalid: { code: 'bad_seed', params: { max: MAX_SEED } } }),
-  negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"', typedOnly: true }),
+  negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"' }),
 });
 
 export type VideoInput = z.infer<typeof videoInputSchema>;
@@ -56,9 +57,17 @@ export function checkVideoInput(input: VideoRequest, services: Pick<CommandServi
 /** Turns a valid input into a queued job and tells the user where it stands; returns the job id. */
 export async function queueVideo(ctx: ChatContext, input: VideoRequest, services: CommandServices): Promise<string> {
   if (services.redis.status !== 'ready') throw new UserFacingError('queue_unavailable');
-  const { prompt, negativePrompt, preset, seed } = checkVideoInput(input, services);
-  const requestId = randomUUID();
   const owner = userKey(ctx);
+  // Remembered defaults (/settings) fill what the command left out; what it says explicitly wins.
+  const settings = await userSettingsStore(services).get(owner);
+  const storedPreset = settings.preset && services.presets.byName.has(settings.preset) ? settings.preset : undefined;
+  const withDefaults: VideoRequest = {
+    ...input,
+    ...(input.preset === undefined && storedPreset ? { preset: storedPreset } : {}),
+    ...(input.negativePrompt === undefined && settings.negativePrompt ? { negativePrompt: settings.negativePrompt } : {}),
+  };
+  const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
+  const requestId = randomUUID();
 
   await services.quota.reserve(owner, requestId);
   let enqueued;
@@ -73,6 +82,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       user: { id: ctx.user.id, name: ctx.user.name, platform: ctx.user.platform },
       delivery: await ctx.deliveryTarget(),
       ...(ctx.locale ? { locale: ctx.locale } : {}),
+      ...(settings.stats ? { stats: settings.stats } : {}),
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };
@@ -105,6 +115,8 @@ export const videoCommand = {
   examples: [text('help.example_prompt'), text('help.example_options')],
   hints: ({ env, presets }) => ({
     prompt: { maxLength: env.PROMPT_MAX_CHARS },
+    // The negative prompt follows the prompt's rules (length, blocklist: checkVideoInput).
+    negativePrompt: { maxLength: env.PROMPT_MAX_CHARS },
     preset: {
       choices: presets.names.map((name) => ({
         value: name,

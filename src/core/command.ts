@@ -10,6 +10,7 @@ import { UserFacingError, type UserErrorCode, renderUserMessage } from './errors
 import { echoInput } from './prompt.ts';
 import type { Blocklist } from './prompt.ts';
 import type { UserQuota } from './quota.ts';
+import { userSettingsStore } from './user-settings.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** Everything a command may use, built once per process (see src/app-services.ts). */
@@ -155,6 +156,9 @@ export async function dispatch<I>(command: Command<I>, ctx: ChatContext, rawInpu
   try {
     if (command.adminOnly && !ctx.user.isAdmin) throw new UserFacingError('not_admin');
     await services.rateLimit.hit(userKey(ctx));
+    // The language chosen in /settings beats the platform's; an unreadable store leaves the platform's.
+    const language = (await userSettingsStore(services).get(userKey(ctx)).catch(() => null))?.language;
+    if (language) ctx.locale = language;
     const input = parseCommandInput(command, hooks.input ? hooks.input() : rawInput);
     command.precheck?.(input, services);
     await hooks.acknowledge?.();

@@ -24,6 +24,8 @@ export const jobRequestSchema = z
     }),
     /** The requester's language (src/core/locale.ts): the status message, caption and errors speak it. Absent: English. */
     locale: z.string().max(16).optional(),
+    /** How much of the timing stats the caption shows (/settings stats); absent: full. */
+    stats: z.enum(['full', 'short']).optional(),
     /** Set when this job is a reroll of another: same prompt, new seed. */
     rerollOf: z.string().optional(),
     createdAt: z.number().int().positive(),

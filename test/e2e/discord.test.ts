@@ -135,7 +135,7 @@ describe('Discord bot end to end', () => {
     assert.deepEqual(server.commands(), [], 'nothing registered globally when a guild is configured');
 
     await registerCommands({ ...t.config, DISCORD_GUILD_ID: '' }, loadPresets(t.config.PRESETS_FILE));
-    assert.deepEqual((server.commands() as { name: string }[]).map((c) => c.name), ['video', 'gpu']);
+    assert.deepEqual((server.commands() as { name: string }[]).map((c) => c.name), ['video', 'settings', 'gpu']);
   });
 
   test('/video: deferred at once, edited with queue and progress, then the MP4 with a stats embed and Reroll; a 429 on an edit is waited out', async () => {

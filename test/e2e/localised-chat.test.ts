@@ -108,6 +108,7 @@ describe('a ru Discord user', () => {
     const { id, token } = await video([
       { name: 'prompt', value: 'рыжая лиса в снегу', type: 3 },
       { name: 'seed', value: 9, type: 4 },
+      { name: 'negative', value: '  туман,   размытость ', type: 3 },
     ]);
     await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('В очереди')), 20_000);
     worker.worker.resume();
@@ -120,12 +121,24 @@ describe('a ru Discord user', () => {
     assert.ok(history.some((c) => /Запуск…|Генерация · шаг \d\/2|Декодирование кадров…|Кодирование MP4…|Загрузка…/.test(c)), JSON.stringify(history));
     assert.ok(!history.some((c) => /Queued|Generating|Encoding|Uploading/.test(c)), `no English stage: ${JSON.stringify(history)}`);
     assert.match(final.content, /^✅ Готово/);
+    const job = (await services.queue.queue.getJobs(['waiting', 'active', 'completed', 'delayed', 'failed'])).find((j) => j.data.delivery.target.interactionToken === token);
+    assert.equal(job?.data.negativePrompt, 'туман, размытость', 'negative: cleaned like the prompt');
+    assert.equal(job?.data.locale, 'ru');
     const stats = final.embeds[0]?.description ?? '';
     assert.match(stats, /^tiny · 64x32 · 9 кадров @ 8 fps · 2 шагов · seed 9\n/);
     assert.match(stats, /шумоподавление \d+,\d+ с/, 'Russian decimal comma and unit');
     assert.match(stats, /\nвсего \d+,\d+ с/);
     const labels = (final.components as unknown as { components: { label?: string }[] }[]).flatMap((r) => r.components.map((c) => c.label));
     assert.deepEqual(labels, ['Ещё раз']);
+  });
+
+  test('a negative prompt over the limit is refused like a prompt, in Russian', async () => {
+    const { id } = await video([
+      { name: 'prompt', value: 'кот', type: 3 },
+      { name: 'negative', value: 'x'.repeat(t.config.PROMPT_MAX_CHARS + 1), type: 3 },
+    ]);
+    const answer = await server.waitFor(() => server.interaction(id)?.callbacks[0], 10_000);
+    assert.match((answer.data as { content?: string } | undefined)?.content ?? '', /^Запрос слишком длинный/);
   });
 
   test('a refused request is answered in Russian', async () => {

@@ -22,7 +22,7 @@ describe('telegram bot (no worker running)', () => {
   after(async () => h.close());
 
   test('/start and /help explain /gen and its options; the menu lists the public commands only', async () => {
-    assert.deepEqual(h.server.commands()?.map((c) => c.command), ['gen', 'cancel', 'help']);
+    assert.deepEqual(h.server.commands()?.map((c) => c.command), ['gen', 'settings', 'cancel', 'help']);
     for (const text of ['/start', '/help']) {
       const answer = await h.answerTo(h.say(ALICE, text));
       assert.equal(answer.parseMode, 'HTML');

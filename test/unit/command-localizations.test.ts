@@ -18,6 +18,11 @@ describe('localised command menus', () => {
     const video = definitions.find((d) => d.name === 'video')!;
     assert.deepEqual(video.description_localizations, { 'zh-CN': text('command.video', {}, 'zh-CN'), ru: text('command.video', {}, 'ru') });
     assert.deepEqual(video.name_localizations, { 'zh-CN': '视频', ru: 'видео' });
+    const negative = video.options?.find((o) => o.name === 'negative') as { required?: boolean; max_length?: number; description_localizations?: Record<string, string> } | undefined;
+    assert.ok(negative, '/video has a negative option on Discord');
+    assert.equal(negative.required ?? false, false);
+    assert.equal(negative.max_length, t.config.PROMPT_MAX_CHARS, 'the prompt length limit');
+    assert.equal(negative.description_localizations?.ru, 'Чего не должно быть в видео');
     const prompt = video.options?.find((o) => o.name === 'prompt');
     assert.equal(prompt?.description_localizations?.ru, 'Что показывает видео');
     const preset = video.options?.find((o) => o.name === 'preset') as { choices: { value: string; name: string; name_localizations?: Record<string, string> }[] };

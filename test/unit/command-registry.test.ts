@@ -12,14 +12,14 @@ const command = (name: string, words?: AnyCommand['words']): AnyCommand => ({ na
 describe('command registry', () => {
   test('loads commands/: every file one command, found by its word on each platform and by its button', async () => {
     const registry = await loadCommandRegistry([join(REPO_ROOT, 'commands')]);
-    assert.deepEqual(registry.all().map((c) => c.name).sort(), ['cancel', 'gpu-status', 'help', 'reroll', 'start', 'video']);
+    assert.deepEqual(registry.all().map((c) => c.name).sort(), ['cancel', 'gpu-status', 'help', 'reroll', 'settings', 'start', 'video']);
     assert.equal(registry.byWord('telegram', 'gen')?.name, 'video');
     assert.equal(registry.byWord('discord', 'video')?.name, 'video');
     assert.equal(registry.byWord('discord', 'gpu status')?.name, 'gpu-status');
     assert.equal(registry.byWord('discord', 'cancel'), undefined, 'Discord offers Cancel as a button only');
     assert.equal(registry.forButton('reroll')?.name, 'reroll');
     assert.equal(registry.forButton('video'), undefined, 'not every command is a button');
-    assert.deepEqual(registry.listedOn('telegram').map((c) => c.word), ['gen', 'cancel', 'help']);
+    assert.deepEqual(registry.listedOn('telegram').map((c) => c.word), ['gen', 'settings', 'cancel', 'help']);
   });
 
   test('a file whose default export is not a command is refused, naming the file and the field', async () => {

@@ -68,7 +68,7 @@ export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, f
     embeds: [
       {
         title: clip(escapeMarkdown(job.prompt), 256),
-        description: formatStats(stats, locale),
+        description: formatStats(stats, locale, job.stats),
         color: EMBED_BLUE,
         footer: { text: [text('delivery.job_footer', { jobId }, locale), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf }, locale)] : [])].join(' · ') },
       },

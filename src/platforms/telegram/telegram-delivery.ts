@@ -126,7 +126,7 @@ export class TelegramDelivery implements PlatformOutbound {
   /** Posts the clip as a reply to the request; the status message says "done" through the job's done event. */
   async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
     const target = targetSchema.parse(job.delivery.target);
-    const statsText = formatStats(video.stats, job.locale);
+    const statsText = formatStats(video.stats, job.locale, job.stats);
     let sent: Sent | null = null;
     // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
     const resentNote = video.earlierAttempt ? text('delivery.sent_again', {}, job.locale) : undefined;
