@@ -40,26 +40,26 @@ describe('a zh-CN Telegram user', () => {
   });
 
   test('every stage, the caption and the buttons in Simplified Chinese', async () => {
-    // Held in the queue until its queued state is shown, then let through.
+    // Held in the queue until its queued state is shown, then let through; 12 steps, so the status shows one.
     await worker.worker.pause(true);
-    const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny seed=5');
+    const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny-slow seed=5');
     const status = await h.answerTo(request);
     await h.waitForText(status, /^⏳ 已排队/);
     worker.worker.resume();
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
-    await h.waitForText(status, /^✅ \d+(\.\d)? 秒完成：视频在下方。\ntiny · 种子 5$/).catch((err: Error) => {
+    await h.waitForText(status, /^✅ \d+(\.\d)? 秒完成：视频在下方。\ntiny-slow · 种子 5$/).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(h.shown(status))}`);
     });
     const shown = h.shown(status);
-    const queued = firstIndex(shown, /^⏳ 已排队：第 1 位，约 \d+ 秒 后完成。\ntiny · 种子 5$/);
-    const generating = firstIndex(shown, /^🎨 生成中\n[▓░]{12} 第 [12]\/2 步\ntiny · 种子 5$/);
+    const queued = firstIndex(shown, /^⏳ 已排队：第 1 位，约 \d+ 秒 后完成。\ntiny-slow · 种子 5$/);
+    const generating = firstIndex(shown, /^🎨 生成中\n[▓░]{12} 第 \d+\/12 步\ntiny-slow · 种子 5$/);
     const encoding = firstIndex(shown, /^🎞 正在编码 MP4…/);
     assert.ok(queued >= 0 && generating > queued && encoding > generating, JSON.stringify(shown));
     assert.ok(!shown.some((s) => /Queued|Generating|Encoding|Done/.test(s)), `no English stage: ${JSON.stringify(shown)}`);
 
     const [prompt, shape, stages, decode, endToEnd] = (video.caption ?? '').split('\n');
     assert.equal(prompt, '雪中的红狐狸');
-    assert.equal(shape, 'tiny · 64x32 · 9 帧 @ 8 fps · 2 步 · 种子 5');
+    assert.equal(shape, 'tiny-slow · 64x32 · 9 帧 @ 8 fps · 12 步 · 种子 5');
     assert.match(stages ?? '', /^排队 \d+\.\d+ 秒 · 文本 \d+\.\d+ 秒 · 去噪 \d+\.\d+ 秒（每步 \d+\.\d+ 秒）$/);
     assert.match(decode ?? '', /^VAE \d+\.\d+ 秒 · MP4 \d+\.\d+ 秒$/);
     assert.match(endToEnd ?? '', /^端到端 \d+\.\d+ 秒$/);

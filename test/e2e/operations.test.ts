@@ -33,13 +33,13 @@ async function freePort(): Promise<number> {
 }
 
 /** Polls `read` until `ok` holds; fails with the last value seen. */
-async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+async function waitFor<T>(what: string, read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000, pollMs = 50): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   while (Date.now() < deadline) {
     last = await read();
     if (ok(last)) return last;
-    await sleep(50);
+    await sleep(pollMs);
   }
   throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
 }
@@ -145,11 +145,22 @@ describe('operators view of a real worker process', () => {
     const [job] = await services.queue.queue.getJobs(['waiting', 'active', 'completed']);
     const jobId = job!.id!;
 
-    const during = await waitFor('the heartbeat to show the job mid-denoise', beat, (b) => b?.job?.id === jobId && b.engine.state === 'generating' && (b.job.step ?? 0) >= 1);
-    assert.equal(during!.job!.steps, 12);
-    assert.equal(during!.job!.stage, 'generating');
-    const midStatus = await gpuStatus();
-    assert.match(midStatus, new RegExp(`engine generating · job ${jobId.slice(0, 8)} generating \\d+/12`));
+    // The tiny engine denoises its 12 steps faster than a heartbeat interval (and the decode that follows is reported
+    // as its own stage): freeze it (SIGSTOP) once the worker has relayed a step, so the heartbeat and /gpu status
+    // are read mid-denoise, then let it go on.
+    const [engine] = enginePids(child.pid!);
+    assert.ok(engine, 'the worker runs an engine');
+    await waitFor('the worker to relay a step', async () => (await services.queue.queue.getJob(jobId))?.progress, (p) => (p as { stage?: string } | undefined)?.stage === 'generating', 60_000, 2);
+    process.kill(engine, 'SIGSTOP');
+    try {
+      const during = await waitFor('the heartbeat to show the job mid-denoise', beat, (b) => b?.job?.id === jobId && b.engine.state === 'generating' && (b.job.step ?? 0) >= 1);
+      assert.equal(during!.job!.steps, 12);
+      assert.equal(during!.job!.stage, 'generating');
+      const midStatus = await gpuStatus();
+      assert.match(midStatus, new RegExp(`engine generating · job ${jobId.slice(0, 8)} generating \\d+/12`));
+    } finally {
+      process.kill(engine, 'SIGCONT');
+    }
 
     await waitFor('the job to complete', async () => (await services.queue.queue.getJob(jobId))?.finishedOn, (f) => f !== undefined, 120_000);
     const result = jobResultSchema.parse((await services.queue.queue.getJob(jobId))!.returnvalue);
