@@ -52,8 +52,21 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   const firstIndex = (texts: string[], pattern: RegExp) => texts.findIndex((t) => pattern.test(t));
 
   test('/gen: the status goes queued -> generating i/n -> encoding -> done, and an MP4 with the stats replies to the request', async () => {
+    // The tiny engine's 2 steps take a few ms and the decode after them is a stage of its own: the engine is paused
+    // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
+    const paused = new Promise<void>((resolve) => {
+      const onProgress = ({ data }: { data: unknown }) => {
+        if ((data as { stage?: string }).stage !== 'generating') return;
+        events.off('progress', onProgress);
+        worker.engine.kill('SIGSTOP');
+        resolve();
+      };
+      events.on('progress', onProgress);
+    });
     const request = h.say(ALICE, '/gen <b>fox</b> & *stars*\u200b  in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
+    await paused;
+    await h.waitForText(status, /^🎨 Generating/).finally(() => worker.engine.kill('SIGCONT'));
     const video = await videoFor(request);
     const { job, result } = await finishedJob((j) => j.seed === 42 && j.user.id === String(ALICE.id));
     firstVideo = { job, result, message: video };

@@ -67,7 +67,7 @@ describe('telegram: commands and buttons act on their own job and message only',
     assert.deepEqual(two.status.replyMarkup, { inline_keyboard: [[{ text: 'Cancel', callback_data: `cancel:${two.job.requestId}` }]] });
     assert.deepEqual((await h.jobs()).map((j) => j.requestId), [two.job.requestId]);
     h.server.pressButton({ chatId: ALICE.id, messageId: two.status.messageId, from: ALICE, text: 'Cancel' });
-    await h.waitForText(two.status, /^Cancelled\.$/);
+    await h.waitForText(two.status, /^🚫 Cancelled\.$/);
   });
 
   test('a button whose job id is not one of our UUIDs is refused to the presser, and nothing changes', async () => {
@@ -81,7 +81,7 @@ describe('telegram: commands and buttons act on their own job and message only',
     assert.match(mine.status.text ?? '', /^⏳ Queued/);
     assert.equal((await h.jobs()).length, 1);
     h.server.pressButton({ chatId: ALICE.id, messageId: mine.status.messageId, from: ALICE, text: 'Cancel' });
-    await h.waitForText(mine.status, /^Cancelled\.$/);
+    await h.waitForText(mine.status, /^🚫 Cancelled\.$/);
   });
 
   test('a forged Reroll of someone else\'s job from another chat is refused; nothing is queued', async () => {
@@ -94,7 +94,7 @@ describe('telegram: commands and buttons act on their own job and message only',
     assert.deepEqual((await h.jobs()).map((j) => j.user.id), [String(ALICE.id)], 'no copy of the prompt was queued for Bob');
     assert.equal(h.server.botMessages(BOB.id).filter((m) => /Queu/.test(m.text ?? '')).length, 0);
     h.server.pressButton({ chatId: ALICE.id, messageId: alices.status.messageId, from: ALICE, text: 'Cancel' });
-    await h.waitForText(alices.status, /^Cancelled\.$/);
+    await h.waitForText(alices.status, /^🚫 Cancelled\.$/);
   });
 
   test('two anonymous admins in two groups are two users: quotas and /cancel stay apart', async () => {
