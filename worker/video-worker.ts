@@ -1,6 +1,6 @@
 // Assembles one GPU worker: the warm engine, the BullMQ Worker (concurrency 1), cancellation and shutdown.
 import { hostname } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'bullmq';
 import { type Env, isSetByOperator } from '../config/env.ts';
@@ -109,7 +109,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       outbounds,
       events,
       marker: new DeliveryMarker(redis, prefix),
-      cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600)),
+      cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600), join(resolve(config.OUTPUT_DIR), 'results')),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),
       model: model.model,
       demoModel: model.demo,

@@ -71,7 +71,9 @@ describe('delivery when the chat API answers 5xx or 429', () => {
   /** A re-run of the same request (BullMQ hands a job out again after a stall) must not post a second time. */
   async function assertRerunPostsNothing(job: Job<JobRequest, JobResult>, posts: () => number): Promise<void> {
     const before = posts();
-    const again = await h.services.queue.queue.add('video', job.data, { jobId: `${job.id}-rerun` });
+    // A job id must be its request id (a worker refuses any other): the finished job is removed and queued again.
+    await job.remove();
+    const again = await h.services.queue.queue.add('video', job.data, { jobId: job.id! });
     const rerun = jobResultSchema.parse(await again.waitUntilFinished(events, 60_000));
     assert.equal(rerun.alreadyDelivered, true);
     assert.equal(posts(), before, 'nothing posted by the re-run');

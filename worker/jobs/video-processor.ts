@@ -62,6 +62,8 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     } catch (err) {
       throw new UnrecoverableError((err as Error).message);
     }
+    // Redis may be shared across hosts: a job id becomes a folder name here, so it must be the request's own UUID.
+    if (jobId !== request.requestId) throw new UnrecoverableError('job id is not the request id: refused before touching any file');
     const owner = `${request.user.platform}:${request.user.id}`;
     const log = deps.log.child({ jobId, user: owner, platform: request.delivery.platform });
     const outbound = deps.outbounds.for(request.delivery.platform);
@@ -191,7 +193,7 @@ async function runJob(
       tmpMp4,
     );
     const mp4EncodeS = seconds(Date.now() - encodeStart);
-    const storePath = join(deps.outputDir, 'results', `${cacheId}.mp4`);
+    const storePath = deps.cache.pathOf(cacheId);
     await mkdir(join(deps.outputDir, 'results'), { recursive: true });
     await moveFile(tmpMp4, storePath);
     const stats: JobStats = {
@@ -218,7 +220,7 @@ async function runJob(
       cached: false,
       ...(deps.demoModel ? { demoModel: true } : {}),
     };
-    await deps.cache.put(cacheId, storePath, bytes, stats);
+    await deps.cache.put(cacheId, bytes, stats);
     await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
     video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
