@@ -25,4 +25,4 @@ npx tsc --noEmit -p .
 
 shopt -s nullglob
 files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
-LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency=1 --test-timeout=300000 "${files[@]}"
+LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit "${files[@]}"

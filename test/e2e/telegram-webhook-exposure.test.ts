@@ -49,7 +49,7 @@ describe('telegram webhook server', () => {
     assert.notEqual(secret, derivedFrom(h.server.token));
     const update = { update_id: 999_001, message: { message_id: 1, date: Math.floor(Date.now() / 1000), chat: { id: ALICE.id, type: 'private' }, from: { ...ALICE, is_bot: false }, text: '/help' } };
     const post = (token: string) =>
-      fetch(`http://127.0.0.1:${port}/tg/hook`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': token }, body: JSON.stringify(update) });
+      fetch(`http://127.0.0.1:${port}/tg/hook`, { method: 'POST', headers: { connection: 'close', 'content-type': 'application/json', 'x-telegram-bot-api-secret-token': token }, body: JSON.stringify(update) });
     const forged = await post(derivedFrom(h.server.token));
     assert.equal(forged.status, 403);
     // Telegram's own deliveries, with the secret it was given, are answered.
