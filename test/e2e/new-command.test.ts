@@ -48,7 +48,7 @@ describe('a command file dropped into a commands folder', () => {
     test('is registered with its options and answered through the interaction', async () => {
       await registerCommands(t.config, loadPresets(t.config.PRESETS_FILE));
       const registered = server.commands(server.guildId) as { name: string; options: { name: string; type: number; required?: boolean; min_value?: number; max_value?: number }[] }[];
-      assert.deepEqual(registered.map((c) => c.name).sort(), ['echo', 'gpu', 'video']);
+      assert.deepEqual(registered.map((c) => c.name).sort(), ['echo', 'gpu', 'settings', 'video']);
       const echo = registered.find((c) => c.name === 'echo')!;
       assert.deepEqual(echo.options.map((o) => [o.name, o.type, o.required ?? false]), [['words', STRING, true], ['times', INTEGER, false]]);
       assert.deepEqual([echo.options[1]?.min_value, echo.options[1]?.max_value], [1, 3]);
@@ -72,7 +72,7 @@ describe('a command file dropped into a commands folder', () => {
     after(async () => h.close());
 
     test('is in the menu and /help, parses its options, and answers', async () => {
-      assert.deepEqual(h.server.commands()?.map((c) => c.command), ['gen', 'cancel', 'help', 'echo']);
+      assert.deepEqual(h.server.commands()?.map((c) => c.command), ['gen', 'settings', 'cancel', 'help', 'echo']);
       assert.equal((await h.answerTo(h.say(ALICE, '/echo hello there | times=3'))).text, 'echo: hello there hello there hello there (telegram)');
       assert.equal((await h.answerTo(h.say(ALICE, '/echo hi | loud=yes'))).text, 'I did not understand "loud=yes". Options look like preset=draft seed=42.');
       assert.match((await h.answerTo(h.say(ALICE, '/help'))).text ?? '', /\/echo: Says your words back/);
