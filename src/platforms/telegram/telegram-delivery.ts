@@ -16,7 +16,7 @@ import { text } from '../../core/texts.ts';
 import type { JobRequest } from '../../queue/job-contract.ts';
 import type { JobStatus } from '../../queue/job-events.ts';
 import { fitToUploadLimit } from '../fit-to-upload-limit.ts';
-import type { DeliverableVideo, PlatformOutbound, StatusSurface, StatusWriteOutcome } from '../platform.ts';
+import type { DeliverableVideo, PlatformOutbound, StatusSlot, StatusSurface, StatusWriteOutcome } from '../platform.ts';
 import { isNotModified, isTransient, retryAfterSeconds, withBotApiRetry } from './bot-api-retry.ts';
 import { captionHtml, renderStatusHtml } from './status-text.ts';
 import { PARSE_MODE, inlineKeyboard } from './telegram-markup.ts';
@@ -124,15 +124,17 @@ export class TelegramDelivery implements PlatformOutbound {
   }
 
   /** Posts the clip as a reply to the request; the status message says "done" through the job's done event. */
-  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
+  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo, slot?: StatusSlot): Promise<Record<string, unknown>> {
     const target = targetSchema.parse(job.delivery.target);
     const statsText = formatStats(video.stats, job.locale, job.stats);
-    let sent: Sent | null = null;
     // The Bot API cannot read a chat back: after an attempt that died while posting, say that this may be a repeat.
     const resentNote = video.earlierAttempt ? text('delivery.sent_again', {}, job.locale) : undefined;
     const previous = receiptSchema.safeParse(video.previousReceipt ?? {});
-    if (previous.success) sent = await this.resend(job, jobId, target, previous.data, statsText, resentNote);
-    sent ??= await this.upload(job, jobId, target, video, statsText, resentNote);
+    const post = async (): Promise<Sent> =>
+      (previous.success ? await this.resend(job, jobId, target, previous.data, statsText, resentNote) : null) ??
+      (await this.upload(job, jobId, target, video, statsText, resentNote));
+    // In the chat's pace slot: a 429 window that an edit of this chat met holds the upload too, as Telegram's does.
+    const sent = slot ? await slot.exclusive(jobId, post) : await post();
     return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind, ...(sent.note ? { note: sent.note } : {}) };
   }
 
