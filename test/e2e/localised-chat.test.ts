@@ -45,7 +45,20 @@ describe('a zh-CN Telegram user', () => {
     const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny-slow seed=5');
     const status = await h.answerTo(request);
     await h.waitForText(status, /^⏳ 已排队/);
+    // The tiny engine's steps take a few ms and the decode after them is a stage of its own: the engine is paused
+    // (SIGSTOP) at the first step the worker relays, until the status message shows it.
+    const paused = new Promise<void>((resolve) => {
+      const onProgress = (_job: unknown, progress: unknown) => {
+        if ((progress as { stage?: string }).stage !== 'generating') return;
+        worker.worker.off('progress', onProgress);
+        worker.engine.kill('SIGSTOP');
+        resolve();
+      };
+      worker.worker.on('progress', onProgress);
+    });
     worker.worker.resume();
+    await paused;
+    await h.waitForText(status, /^🎨 生成中/).finally(() => worker.engine.kill('SIGCONT'));
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
     await h.waitForText(status, /^✅ \d+(\.\d)? 秒完成：视频在下方。\ntiny-slow · 种子 5$/).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(h.shown(status))}`);
