@@ -8,7 +8,6 @@ import { JOB_NAME, type JobRequest } from './job-contract.ts';
 import type { JobEvents } from './job-events.ts';
 import { JobDurations, type PresetTiming } from './job-durations.ts';
 import { queueEta } from './queue-estimates.ts';
-import { withEnqueueLock } from './enqueue-lock.ts';
 import { cogcastKey } from './redis.ts';
 import { logRedisErrors } from './redis-errors.ts';
 
@@ -73,17 +72,14 @@ export class VideoQueue {
 
   /** Adds the job (its id is the request id, so a repeated add is a no-op) and says where it stands. */
   async enqueue(request: JobRequest): Promise<Enqueued> {
-    // Counted and added under one lock: check-then-add let 60 simultaneous users past a cap of 5.
-    await withEnqueueLock(this.opts.connection, this.key('enqueue-lock'), async () => {
-      const waiting = await this.queue.getWaitingCount();
-      if (waiting >= this.opts.maxWaiting) throw new UserFacingError('queue_full', { waiting });
-      await this.queue.add(JOB_NAME, request, {
-        jobId: request.requestId,
-        attempts: this.opts.attempts,
-        backoff: { type: 'exponential', delay: this.opts.backoffMs },
-        removeOnComplete: { count: this.opts.keepCompleted },
-        removeOnFail: { count: this.opts.keepFailed },
-      });
+    const waiting = await this.queue.getWaitingCount();
+    if (waiting >= this.opts.maxWaiting) throw new UserFacingError('queue_full', { waiting });
+    await this.queue.add(JOB_NAME, request, {
+      jobId: request.requestId,
+      attempts: this.opts.attempts,
+      backoff: { type: 'exponential', delay: this.opts.backoffMs },
+      removeOnComplete: { count: this.opts.keepCompleted },
+      removeOnFail: { count: this.opts.keepFailed },
     });
     const position = (await this.position(request.requestId)) ?? 1;
     const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
