@@ -50,11 +50,9 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     return { job, result: jobResultSchema.parse(await job.waitUntilFinished(events, 60_000)) };
   }
   const firstIndex = (texts: string[], pattern: RegExp) => texts.findIndex((t) => pattern.test(t));
-
-  test('/gen: the status goes queued -> generating i/n -> encoding -> done, and an MP4 with the stats replies to the request', async () => {
-    // The tiny engine's 2 steps take a few ms and the decode after them is a stage of its own: the engine is paused
-    // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
-    const paused = new Promise<void>((resolve) => {
+  /** Resolves once the worker relayed the first generating step, with the engine stopped (SIGSTOP) right there. */
+  const pauseEngineAtFirstStep = () =>
+    new Promise<void>((resolve) => {
       const onProgress = ({ data }: { data: unknown }) => {
         if ((data as { stage?: string }).stage !== 'generating') return;
         events.off('progress', onProgress);
@@ -63,6 +61,11 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
       };
       events.on('progress', onProgress);
     });
+
+  test('/gen: the status goes queued -> generating i/n -> encoding -> done, and an MP4 with the stats replies to the request', async () => {
+    // The tiny engine's 2 steps take a few ms and the decode after them is a stage of its own: the engine is paused
+    // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
+    const paused = pauseEngineAtFirstStep();
     const request = h.say(ALICE, '/gen <b>fox</b> & *stars*\u200b  in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
     await paused;
@@ -142,15 +145,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   test('cancel: a video queued behind a busy worker, then one that is generating; neither is posted', async () => {
     // The tiny engine finishes 12 steps in well under a second: it is paused (SIGSTOP) at its first step so
     // that the job is surely still generating when the button is pressed, and resumed once it was pressed.
-    const paused = new Promise<void>((resolve) => {
-      const onProgress = ({ data }: { data: unknown }) => {
-        if ((data as { stage?: string }).stage !== 'generating') return;
-        events.off('progress', onProgress);
-        worker.engine.kill('SIGSTOP');
-        resolve();
-      };
-      events.on('progress', onProgress);
-    });
+    const paused = pauseEngineAtFirstStep();
     const slow = h.say(ALICE, '/gen a slow sunrise over hills | preset=tiny-slow seed=8');
     const slowStatus = await h.answerTo(slow);
     await paused;
