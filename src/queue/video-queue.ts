@@ -10,6 +10,7 @@ import { JobDurations, type PresetTiming } from './job-durations.ts';
 import { queueEta } from './queue-estimates.ts';
 import { cogcastKey } from './redis.ts';
 import { logRedisErrors } from './redis-errors.ts';
+import { WaitingCap } from './waiting-cap.ts';
 
 export interface VideoQueueOptions {
   connection: Redis;
@@ -51,10 +52,13 @@ export interface Enqueued {
 export class VideoQueue {
   readonly queue: Queue<JobRequest>;
   readonly durations: JobDurations;
+  private readonly cap: WaitingCap;
 
   constructor(private readonly opts: VideoQueueOptions) {
     this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
     this.durations = new JobDurations(opts.connection, opts.name);
+    const q = this.queue;
+    this.cap = new WaitingCap(opts.connection, { wait: q.toKey('wait'), paused: q.toKey('paused'), prioritized: q.toKey('prioritized'), places: this.key('waiting-places') }, opts.maxWaiting);
   }
 
   /** Job events of this process (queued on enqueue; cancel paths publish through it too). */
@@ -72,15 +76,20 @@ export class VideoQueue {
 
   /** Adds the job (its id is the request id, so a repeated add is a no-op) and says where it stands. */
   async enqueue(request: JobRequest): Promise<Enqueued> {
-    const waiting = await this.queue.getWaitingCount();
-    if (waiting >= this.opts.maxWaiting) throw new UserFacingError('queue_full', { waiting });
-    await this.queue.add(JOB_NAME, request, {
-      jobId: request.requestId,
-      attempts: this.opts.attempts,
-      backoff: { type: 'exponential', delay: this.opts.backoffMs },
-      removeOnComplete: { count: this.opts.keepCompleted },
-      removeOnFail: { count: this.opts.keepFailed },
-    });
+    // A place under QUEUE_MAX_WAITING first (atomic across bots), then the job; the place is freed either way.
+    const place = await this.cap.take(request.requestId);
+    if (!place.taken) throw new UserFacingError('queue_full', { waiting: place.waiting });
+    try {
+      await this.queue.add(JOB_NAME, request, {
+        jobId: request.requestId,
+        attempts: this.opts.attempts,
+        backoff: { type: 'exponential', delay: this.opts.backoffMs },
+        removeOnComplete: { count: this.opts.keepCompleted },
+        removeOnFail: { count: this.opts.keepFailed },
+      });
+    } finally {
+      await this.cap.giveBack(request.requestId).catch(() => undefined);
+    }
     const position = (await this.position(request.requestId)) ?? 1;
     const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
     // The accepted answer is the status message's first state: it reaches the message as the queued event.

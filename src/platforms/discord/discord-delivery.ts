@@ -124,15 +124,18 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
       const files = async (): Promise<RawFile[]> => [{ name: fileName, data: await readFile(fitted.path), contentType: 'video/mp4' }];
       const receipt = { uploadedBytes: fitted.bytes, reencoded: shrunk !== null };
       if (this.tokenUsable(target)) {
+        // The token is looked at again inside the slot: a status edit that held the slot may have just met it dead.
+        const edit = async () => (this.tokenUsable(target) ? this.editStatus(target, jobId, body, await files()) : null);
         try {
-          const edit = async () => this.editStatus(target, jobId, body, await files());
           const message = slot ? await slot.exclusive(jobId, edit) : await edit();
-          this.statusMessageIds.delete(jobId);
-          return { ...receipt, via: 'interaction', ...messageReceipt(message) };
+          if (message) {
+            this.statusMessageIds.delete(jobId);
+            return { ...receipt, via: 'interaction', ...messageReceipt(message) };
+          }
         } catch (err) {
           if (!isTokenGone(err)) throw err;
-          this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
         }
+        this.log.info({ jobId }, 'interaction token expired: posting the video as a channel message');
       }
       const ready = text(shrunk ? 'delivery.video_ready_reencoded' : 'delivery.video_ready', {}, job.locale);
       const message = await this.postToChannel(target, job.user.id, { ...body, content: `<@${job.user.id}> ${ready}${resent ? `\n${text('delivery.sent_again', {}, job.locale)}` : ''}` }, await files());
