@@ -11,6 +11,7 @@ import { commandRegistry } from '../core/command-registry.ts';
 import { formatStats } from '../core/stats.ts';
 import { text } from '../core/texts.ts';
 import { typedValue } from '../core/typed-arguments.ts';
+import { takeCliClip } from '../platforms/cli/cli-clip.ts';
 import { jobResultSchema } from '../queue/job-contract.ts';
 import { jobEventSchema } from '../queue/job-events.ts';
 import { OwnedQueueEvents } from '../queue/queue-events.ts';
@@ -91,7 +92,7 @@ const ctx: ChatContext = {
     (reply.kind === 'info' ? process.stdout : process.stderr).write(`${reply.text}\n`);
   },
   async deliveryTarget() {
-    return { platform: 'cli', target: { outPath: out } };
+    return { platform: 'cli', target: {} };
   },
   sameChat: (target) => target.platform === 'cli',
 };
@@ -116,7 +117,10 @@ try {
       if (id === jobId && event.success) display.update(event.data);
     });
     const result = jobResultSchema.parse(await job.waitUntilFinished(events).finally(() => display.stop()));
-    process.stdout.write(`${formatStats(result.stats)}\n${text('cli.wrote', { path: String(result.receipt.path ?? out), bytes: result.bytes })}\n`);
+    // The worker kept the clip under its OUTPUT_DIR; the CLI itself writes it to --out (never the worker).
+    const taken = await takeCliClip(config.OUTPUT_DIR, jobId, out);
+    const wrote = taken ? text('cli.wrote', { path: out, bytes: result.bytes }) : text('cli.clip_on_worker', { path: `cli/${jobId}.mp4` });
+    process.stdout.write(`${formatStats(result.stats)}\n${wrote}\n`);
   }
 } catch (err) {
   exitCode = 1;

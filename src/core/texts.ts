@@ -183,6 +183,7 @@ export const MESSAGE_TEXTS = {
   // The CLI (`npm run video`).
   'cli.starting_worker': 'No worker is running: starting one in this process (the engine loads and warms up first)...',
   'cli.wrote': 'wrote {path} ({bytes} bytes)',
+  'cli.clip_on_worker': "the worker ran on another host: the clip is there, under its OUTPUT_DIR as {path}",
   'cli.failed': 'failed: {reason}',
 } as const;
 

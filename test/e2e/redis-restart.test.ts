@@ -13,6 +13,7 @@ import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { type CommandServices, dispatch } from '../../src/core/command.ts';
 import { renderUserMessage } from '../../src/core/errors.ts';
+import { cliClipPath } from '../../src/platforms/cli/cli-clip.ts';
 import { type JobRequest, jobResultSchema } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { waitUntilReady } from '../../src/queue/redis.ts';
@@ -192,7 +193,7 @@ describe('Redis restarted while jobs wait (compose persistence settings)', { ski
         const job = (await services.queue.queue.getJob(jobId))!;
         const result = jobResultSchema.parse(await job.waitUntilFinished(events, 120_000));
         assert.equal(result.alreadyDelivered, false);
-        assert.equal(result.receipt.path, (queued.get(jobId)!.delivery.target as { outPath: string }).outPath);
+        assert.equal(result.receipt.path, cliClipPath(t.config.OUTPUT_DIR, jobId));
       }
       for (const jobId of queued.keys()) assert.equal(delivery.deliveriesOf(jobId), 1, `job ${jobId} delivered once`);
       assert.equal(delivery.delivered.length, queued.size, 'nothing else was delivered');

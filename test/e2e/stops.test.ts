@@ -10,6 +10,7 @@ import type { Job } from 'bullmq';
 import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
+import { cliClipPath } from '../../src/platforms/cli/cli-clip.ts';
 import type { JobRequest, JobResult } from '../../src/queue/job-contract.ts';
 import { waitUntilReady } from '../../src/queue/redis.ts';
 import { eventually } from '../helpers/chat-worker-harness.ts';
@@ -57,13 +58,13 @@ describe('stopping a worker mid-job', () => {
   });
 
   async function submit(prompt: string): Promise<{ job: Job<JobRequest, JobResult>; outPath: string }> {
-    const outPath = join(t.tmp, `${prompt.replace(/\W+/g, '-')}.mp4`);
-    const ctx = recordingContext({ id: 'stops', target: { platform: 'cli', target: { outPath } } });
+    const ctx = recordingContext({ id: 'stops', target: { platform: 'cli', target: {} } });
     await dispatch(commands.video, ctx, { prompt, preset: 'tiny-slow' }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
     const job = (await services.queue.queue.getJobs(['waiting'])).find((j) => j.data.prompt === prompt);
     assert.ok(job);
-    return { job: job as Job<JobRequest, JobResult>, outPath };
+    // The worker keeps a CLI job's clip under its own OUTPUT_DIR (the CLI process copies it to --out).
+    return { job: job as Job<JobRequest, JobResult>, outPath: cliClipPath(t.config.OUTPUT_DIR, job.id!) };
   }
 
   function start(argv: string[], extra: Record<string, string>): { child: ChildProcess; exited: Promise<{ code: number | null; signal: string | null }>; output: () => string } {

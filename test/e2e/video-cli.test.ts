@@ -6,7 +6,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
+import { commands } from '../../commands/index.ts';
+import { createCommandServices } from '../../src/app-services.ts';
+import { dispatch } from '../../src/core/command.ts';
+import { cliClipPath } from '../../src/platforms/cli/cli-clip.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
+import { recordingContext } from '../helpers/recording-context.ts';
 import { envFor } from '../helpers/worker-process.ts';
 import { REPO_ROOT, testConfig } from '../helpers/test-config.ts';
 
@@ -58,5 +63,29 @@ describe('npm run video (CLI adapter)', () => {
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /Unknown preset "ultra". Choose one of: tiny, tiny-slow/);
     assert.equal(existsSync(out), false);
+  });
+
+  test('an output path planted in a CLI job in Redis is never written: the worker keeps the clip under OUTPUT_DIR', async () => {
+    const planted = join(t.tmp, 'outside', '..', 'planted.mp4');
+    const services = createCommandServices(t.config);
+    try {
+      await services.queue.queue.waitUntilReady();
+      const ctx = recordingContext({ id: 'mallory', target: { platform: 'cli', target: { outPath: planted } } });
+      await dispatch(commands.video, ctx, { prompt: 'a planted path', preset: 'tiny' }, services);
+      const jobId = ctx.replies[0]?.jobId;
+      assert.ok(jobId, ctx.replies[0]?.text);
+      // The CLI's embedded worker takes the planted job first (it waits ahead of the CLI's own).
+      const out = join(t.tmp, 'own.mp4');
+      const { code, stderr } = await videoCli(env, '--prompt', 'my own clip', '--out', out);
+      assert.equal(code, 0, stderr);
+      assert.ok(existsSync(out), 'the CLI wrote its own clip where asked');
+      const job = await services.queue.queue.getJob(jobId);
+      assert.equal(await job?.getState(), 'completed');
+      assert.equal(existsSync(planted), false, 'nothing written at the planted path');
+      assert.equal(job?.returnvalue?.receipt.path, cliClipPath(t.config.OUTPUT_DIR, jobId));
+      assert.ok(existsSync(cliClipPath(t.config.OUTPUT_DIR, jobId)), 'the clip is under OUTPUT_DIR/cli');
+    } finally {
+      await services.close();
+    }
   });
 });

@@ -150,5 +150,6 @@ export const ru = {
   'web.not_found': 'Не найдено.',
   'cli.starting_worker': 'Воркер не запущен: запускаю его в этом процессе (сначала движок загрузится и прогреется)...',
   'cli.wrote': 'записан {path} ({bytes} байт)',
+  'cli.clip_on_worker': 'воркер работал на другом хосте: ролик там, в его OUTPUT_DIR как {path}',
   'cli.failed': 'ошибка: {reason}',
 } satisfies Catalogue;

@@ -150,5 +150,6 @@ export const zhCN = {
   'web.not_found': '未找到。',
   'cli.starting_worker': '没有正在运行的工作进程：在本进程中启动一个（引擎会先加载并预热）...',
   'cli.wrote': '已写入 {path}（{bytes} 字节）',
+  'cli.clip_on_worker': 'worker 在另一台主机上运行：视频在那里，位于其 OUTPUT_DIR 下的 {path}',
   'cli.failed': '失败：{reason}',
 } satisfies Catalogue;

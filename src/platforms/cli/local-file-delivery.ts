@@ -1,12 +1,12 @@
-// The CLI's outbound side: the MP4 is copied to a local path. It has no status message: the CLI process renders
-// the job's events in its terminal (terminal-status.ts) as they arrive through QueueEvents.
+// The CLI's outbound side: the worker keeps the MP4 under its own OUTPUT_DIR (cli/<job id>.mp4), never at a path
+// taken from the job (Redis may be shared across hosts: a planted path would be written wherever it points); the
+// CLI process copies it from there to its --out (cli-clip.ts). It has no status message: the CLI renders the job's
+// events in its terminal (terminal-status.ts) as they arrive through QueueEvents.
 import { copyFile, mkdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { z } from 'zod';
+import { dirname } from 'node:path';
 import type { JobRequest } from '../../queue/job-contract.ts';
 import type { DeliverableVideo, PlatformOutbound, StatusSurface } from '../platform.ts';
-
-const targetSchema = z.object({ outPath: z.string().optional() });
+import { cliClipPath } from './cli-clip.ts';
 
 export class LocalFileDelivery implements PlatformOutbound {
   readonly platform = 'cli' as const;
@@ -18,9 +18,8 @@ export class LocalFileDelivery implements PlatformOutbound {
     return Number.MAX_SAFE_INTEGER;
   }
 
-  async deliver(job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
-    const { outPath } = targetSchema.parse(job.delivery.target);
-    const dest = resolve(outPath ?? join(this.outputDir, `${jobId}.mp4`));
+  async deliver(_job: JobRequest, jobId: string, video: DeliverableVideo): Promise<Record<string, unknown>> {
+    const dest = cliClipPath(this.outputDir, jobId);
     await mkdir(dirname(dest), { recursive: true });
     await copyFile(video.path, dest);
     return { path: dest };
