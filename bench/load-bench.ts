@@ -68,7 +68,7 @@ async function scenario(name: string) {
     const refusedBy: Record<string, number> = {};
     for (const o of outcomes) if (o.replies[0]?.kind !== 'accepted') refusedBy[codeOf(o.replies[0]?.text ?? '')] = (refusedBy[codeOf(o.replies[0]?.text ?? '')] ?? 0) + 1;
     const ids = accepted.map((o) => o.jobId);
-    const jobsInQueue = await services.queue.queue.getWaitingCount();
+    const jobsInQueue = await services.queue.waitingCount();
     const ack = outcomes.map((o) => o.ackMs);
     const p99 = percentile(ack, 99);
     return {

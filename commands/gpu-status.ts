@@ -14,7 +14,9 @@ export const gpuStatusCommand = {
   ack: 'private',
   async execute(ctx, _input, services) {
     const snapshot = await readFleetSnapshot(services.queue);
-    await ctx.reply({ kind: 'info', text: renderFleetStatus(snapshot, fleetThresholds(services.env)), private: true, confidential: true });
+    const { PRIORITY_IDS, DISCORD_PRIORITY_ROLE_IDS, GPU_SECONDS_PER_DAY } = services.env;
+    const tiers = `Tiers: priority = ${PRIORITY_IDS.length} ids, ${DISCORD_PRIORITY_ROLE_IDS.length} Discord roles · relax past ${GPU_SECONDS_PER_DAY > 0 ? `${Math.round(GPU_SECONDS_PER_DAY / 60)} GPU min a day per user` : 'never (no allowance)'}`;
+    await ctx.reply({ kind: 'info', text: [renderFleetStatus(snapshot, fleetThresholds(services.env)), ...(snapshot.queue ? [tiers] : [])].join('\n'), private: true, confidential: true });
   },
 } satisfies Command<Record<string, never>>;
 

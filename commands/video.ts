@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { ChatContext } from '../src/core/chat-context.ts';
 import { type Command, type CommandServices, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
+import { placeJob } from '../src/core/priority-tiers.ts';
 import { validatePrompt } from '../src/core/prompt.ts';
 import { userSettingsStore } from '../src/core/user-settings.ts';
 import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.ts';
@@ -69,6 +70,12 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
   const requestId = randomUUID();
 
+  // The tier (src/core/priority-tiers.ts): priority by role or PRIORITY_IDS, relax once today's GPU seconds are spent,
+  // and inside a tier a fair-share turn behind everyone's earlier jobs.
+  const [usedSeconds, pendingAhead] = await Promise.all([services.queue.gpuSeconds.used(owner), services.quota.pendingJobs(owner)]);
+  const isPriority = ctx.user.isPriority === true || services.env.PRIORITY_IDS.includes(owner);
+  const placement = placeJob(isPriority, usedSeconds, services.env.GPU_SECONDS_PER_DAY, pendingAhead.length);
+
   await services.quota.reserve(owner, requestId);
   let enqueued;
   try {
@@ -86,18 +93,20 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };
-    enqueued = await services.queue.enqueue(request);
+    enqueued = await services.queue.enqueue(request, placement);
   } catch (err) {
     await services.quota.refund(owner, requestId).catch(() => undefined);
     throw err;
   }
-  services.log('info', 'job queued', { jobId: enqueued.jobId, user: owner, preset: preset.name, position: enqueued.position });
+  services.log('info', 'job queued', { jobId: enqueued.jobId, user: owner, preset: preset.name, position: enqueued.position, tier: placement.tier });
   const locale = ctx.locale;
   await ctx.reply({
     kind: 'accepted',
     text: [
       text('video.queued', { position: enqueued.position, eta: formatEta(enqueued.etaSeconds, locale) }, locale),
       text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }, locale),
+      ...(placement.tier === 'relax' ? [text('video.relax', { minutes: Math.round(services.env.GPU_SECONDS_PER_DAY / 60) }, locale)] : []),
+      ...(placement.tier === 'priority' ? [text('video.priority', {}, locale)] : []),
     ].join('\n'),
     buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel', {}, locale) }],
     jobId: enqueued.jobId,

@@ -9,6 +9,8 @@ export interface ChatUser {
   platform: Platform;
   /** Decided by the adapter from its allow-lists; commands only read it. */
   isAdmin: boolean;
+  /** In the priority tier by a platform role (Discord DISCORD_PRIORITY_ROLE_IDS); PRIORITY_IDS is checked by the command. */
+  isPriority?: boolean;
 }
 
 /** Where the worker posts progress and the video: plain data each platform's delivery parses itself. */

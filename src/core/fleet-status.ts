@@ -1,6 +1,7 @@
 // The /gpu status text: workers, queue and Redis from one snapshot, with health warnings, in short lines for a phone.
 import type { Env } from '../../config/env.ts';
 import type { WorkerHeartbeat } from './heartbeat.ts';
+import type { Tier } from './priority-tiers.ts';
 
 export interface FleetThresholds {
   /** Fraction 0..1; below it while a job denoises, the GPU is waiting on something else. */
@@ -23,7 +24,7 @@ export interface FleetSnapshot {
   now: number;
   redis: { reachable: boolean; latencyMs: number | null };
   /** null when Redis could not be read. */
-  queue: { waiting: number; active: number; delayed: number; failedLastHour: number } | null;
+  queue: { waiting: number; active: number; delayed: number; failedLastHour: number; tiers?: Record<Tier, number> } | null;
   /** Workers whose heartbeat is current. */
   workers: WorkerHeartbeat[];
   /** Workers seen recently whose heartbeat expired: dead, hung or cut off from Redis. */
@@ -130,6 +131,7 @@ export function renderFleetStatus(snapshot: FleetSnapshot, t: FleetThresholds): 
     [
       `Workers: ${snapshot.workers.length} alive${missing}`,
       `Queue: ${q.waiting} waiting · ${q.active} active · ${q.delayed} delayed`,
+      ...(q.tiers ? [`Waiting per tier: priority ${q.tiers.priority} · normal ${q.tiers.normal} · relax ${q.tiers.relax}`] : []),
       `Failed in the last hour: ${q.failedLastHour}`,
       `Redis: ok${snapshot.redis.latencyMs === null ? '' : ` (${snapshot.redis.latencyMs} ms)`}`,
     ].join('\n'),

@@ -44,6 +44,8 @@ export const MESSAGE_TEXTS = {
   // Replies of the commands.
   'video.queued': 'Queued: #{position} in line, ready in about {eta}.',
   'video.preset_line': '{preset} · seed {seed}',
+  'video.relax': 'Relax mode: your {minutes} GPU minutes for today are used up, so this one waits behind the others (it is not refused).',
+  'video.priority': 'Priority: this one goes ahead of the queue.',
   'video.preset_line_fast': '{preset} (fast, lower fidelity) · seed {seed}',
   'video.queuing': 'Queuing your video…',
   'cancel.done_one': 'Cancelled.',

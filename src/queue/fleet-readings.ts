@@ -2,6 +2,8 @@
 import type { Redis } from 'ioredis';
 import type { FleetSnapshot } from '../core/fleet-status.ts';
 import { heartbeatSchema, type WorkerHeartbeat } from '../core/heartbeat.ts';
+import { RELAX_BASE } from '../core/priority-tiers.ts';
+import { waitingPerTier } from './queue-order.ts';
 import type { VideoQueue } from './video-queue.ts';
 
 type Keyed = Pick<VideoQueue, 'key'>;
@@ -72,11 +74,11 @@ export async function readFleetSnapshot(queue: VideoQueue, now = Date.now()): Pr
   const pong = await queue.redis.ping().catch(() => null);
   if (pong !== 'PONG') return { now, redis: { reachable: false, latencyMs: null }, queue: null, workers: [], missing: [] };
   const latencyMs = Date.now() - started;
-  const [counts, failedLastHour, fleet] = await Promise.all([queue.counts(), failedSince(queue, now - HOUR_MS), readHeartbeats(queue.redis, queue, now)]);
+  const [counts, failedLastHour, fleet, tiers] = await Promise.all([queue.counts(), failedSince(queue, now - HOUR_MS), readHeartbeats(queue.redis, queue, now), waitingPerTier(queue, RELAX_BASE)]);
   return {
     now,
     redis: { reachable: true, latencyMs },
-    queue: { waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failedLastHour },
+    queue: { waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failedLastHour, tiers },
     ...fleet,
   };
 }

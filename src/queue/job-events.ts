@@ -16,7 +16,7 @@ const TERMINAL: ReadonlySet<JobStage> = new Set(['done', 'failed', 'cancelled'])
 const reasonIds = Object.keys(ERROR_TEXTS) as [ErrorTextId, ...ErrorTextId[]];
 
 export const jobEventSchema = z.discriminatedUnion('stage', [
-  z.object({ stage: z.literal('queued'), position: z.number().int().positive(), etaSeconds: z.number().nonnegative() }),
+  z.object({ stage: z.literal('queued'), position: z.number().int().positive(), etaSeconds: z.number().nonnegative(), asOf: z.number().int().nonnegative().optional() }),
   /** A worker took the job (text encoding, the first step on its way): step 0 of `steps`. */
   z.object({ stage: z.literal('starting'), step: z.literal(0), steps: z.number().int().positive() }),
   z.object({ stage: z.literal('generating'), step: z.number().int().nonnegative(), steps: z.number().int().positive() }),
@@ -56,12 +56,12 @@ export function isTerminal(stage: JobStage): boolean {
 }
 
 /**
- * Where an event sorts within its attempt: stage rank, then the step (generating) or the nearness to the front
- * (queued: a smaller position is later news, since a waiting job only moves forward).
+ * Where an event sorts within its attempt: stage rank, then the step (generating) or, while queued, when the place
+ * was read (`asOf`, ms): a place can move back (a priority job went ahead), so the latest reading wins.
  */
 export function eventStep(event: JobEvent): number {
   if (event.stage === 'generating') return event.step;
-  if (event.stage === 'queued') return -event.position;
+  if (event.stage === 'queued') return event.asOf ?? 0;
   return 0;
 }
 

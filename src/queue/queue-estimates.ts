@@ -2,6 +2,7 @@
 // steps, spread over the live workers in the order they will take them.
 import type { JobEvent } from './job-events.ts';
 import type { PresetTiming } from './job-durations.ts';
+import { waitingInOrder } from './queue-order.ts';
 import type { VideoQueue } from './video-queue.ts';
 
 export type { PresetTiming } from './job-durations.ts';
@@ -83,10 +84,8 @@ function extend<T>(sample: T[], length: number): T[] {
 
 /** Reads the queue as it stands for a job at `position` (1 = next): presets ahead, running jobs, workers. */
 export async function readQueueSnapshot(queue: VideoQueue, position: number): Promise<QueueSnapshot> {
-  const waitKey = queue.queue.toKey('wait');
   const aheadCount = Math.max(0, position - 1);
-  // BullMQ pushes new jobs on the left and takes from the right: the next ones to run are the rightmost.
-  const aheadIds = aheadCount > 0 ? ((await queue.redis.lrange(waitKey, -Math.min(aheadCount, ETA_JOBS_READ), -1)) as string[]).reverse() : [];
+  const aheadIds = await waitingInOrder(queue, Math.min(aheadCount, ETA_JOBS_READ));
   const [aheadData, active, activeCount, workers] = await Promise.all([
     Promise.all(aheadIds.map((id) => queue.redis.hget(queue.queue.toKey(id), 'data'))),
     queue.queue.getActive(0, ETA_JOBS_READ - 1),

@@ -7,7 +7,11 @@ import { UserFacingError } from '../core/errors.ts';
 import { JOB_NAME, type JobRequest } from './job-contract.ts';
 import type { JobEvents } from './job-events.ts';
 import { JobDurations, type PresetTiming } from './job-durations.ts';
+import type { Placement } from '../core/priority-tiers.ts';
+import { GpuAllowance } from './gpu-allowance.ts';
 import { queueEta } from './queue-estimates.ts';
+import { positionOf } from './queue-order.ts';
+import { refreshQueuePositions } from './queue-positions.ts';
 import { cogcastKey } from './redis.ts';
 import { logRedisErrors } from './redis-errors.ts';
 import { WaitingCap } from './waiting-cap.ts';
@@ -52,11 +56,14 @@ export interface Enqueued {
 export class VideoQueue {
   readonly queue: Queue<JobRequest>;
   readonly durations: JobDurations;
+  /** Each user's GPU seconds today (priority tiers: past the allowance, relax). */
+  readonly gpuSeconds: GpuAllowance;
   private readonly cap: WaitingCap;
 
   constructor(private readonly opts: VideoQueueOptions) {
     this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
     this.durations = new JobDurations(opts.connection, opts.name);
+    this.gpuSeconds = new GpuAllowance(opts.connection, this.key());
     const q = this.queue;
     this.cap = new WaitingCap(opts.connection, { wait: q.toKey('wait'), paused: q.toKey('paused'), prioritized: q.toKey('prioritized'), places: this.key('waiting-places') }, opts.maxWaiting);
   }
@@ -74,8 +81,11 @@ export class VideoQueue {
     return cogcastKey(this.opts.name, ...parts);
   }
 
-  /** Adds the job (its id is the request id, so a repeated add is a no-op) and says where it stands. */
-  async enqueue(request: JobRequest): Promise<Enqueued> {
+  /**
+   * Adds the job (its id is the request id, so a repeated add is a no-op) where its tier places it
+   * (src/core/priority-tiers.ts; default: the back of the wait list) and says where it stands.
+   */
+  async enqueue(request: JobRequest, placement: Pick<Placement, 'priority' | 'lifo'> = { priority: 0, lifo: false }): Promise<Enqueued> {
     // A place under QUEUE_MAX_WAITING first (atomic across bots), then the job; the place is freed either way.
     const place = await this.cap.take(request.requestId);
     if (!place.taken) throw new UserFacingError('queue_full', { waiting: place.waiting });
@@ -86,6 +96,8 @@ export class VideoQueue {
         backoff: { type: 'exponential', delay: this.opts.backoffMs },
         removeOnComplete: { count: this.opts.keepCompleted },
         removeOnFail: { count: this.opts.keepFailed },
+        ...(placement.priority > 0 ? { priority: placement.priority } : {}),
+        ...(placement.lifo ? { lifo: true } : {}),
       });
     } finally {
       await this.cap.giveBack(request.requestId).catch(() => undefined);
@@ -94,19 +106,21 @@ export class VideoQueue {
     const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
     // The accepted answer is the status message's first state: it reaches the message as the queued event.
     // Attempt 1 is the attempt this job waits for; its worker's events belong to attempt 1 too, and outrank it.
-    await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds }).catch(() => undefined);
+    await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds, asOf: Date.now() }).catch(() => undefined);
+    // Placed ahead of jobs already waiting (a priority user, a fair-share turn): they are told their new places.
+    if (this.opts.events && position < (await this.waitingCount())) void refreshQueuePositions(this, this.opts.events).catch(() => undefined);
     return enqueued;
   }
 
-  /** 1-based place among waiting jobs, or null when the job is not waiting. */
+  /** 1-based place among waiting jobs in the order workers take them (queue-order.ts), or null when not waiting. */
   async position(jobId: string): Promise<number | null> {
-    const waitKey = this.queue.toKey('wait');
-    // BullMQ pushes new jobs on the left and takes from the right.
-    const [index, length] = await Promise.all([
-      this.redis.lpos(waitKey, jobId) as Promise<number | null>,
-      this.redis.llen(waitKey),
-    ]);
-    return index === null ? null : length - index;
+    return positionOf(this, jobId);
+  }
+
+  /** Jobs waiting for a worker: the wait list and the prioritized set (fair-share turns, relax). */
+  async waitingCount(): Promise<number> {
+    const [wait, prioritized] = await Promise.all([this.redis.llen(this.queue.toKey('wait')), this.redis.zcard(this.queue.toKey('prioritized'))]);
+    return wait + prioritized;
   }
 
   /** Seconds until a job of `presetName` at `position` finishes: each job ahead at its own preset's pace (queue-estimates). */
@@ -121,8 +135,8 @@ export class VideoQueue {
   }
 
   async counts(): Promise<{ waiting: number; active: number; delayed: number; failed: number; completed: number }> {
-    const c = await this.queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
-    return { waiting: c.waiting ?? 0, active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
+    const c = await this.queue.getJobCounts('waiting', 'prioritized', 'active', 'delayed', 'failed', 'completed');
+    return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), active: c.active ?? 0, delayed: c.delayed ?? 0, failed: c.failed ?? 0, completed: c.completed ?? 0 };
   }
 
   async close(): Promise<void> {

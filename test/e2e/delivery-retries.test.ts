@@ -58,7 +58,7 @@ describe('delivery when the chat API answers 5xx or 429', () => {
   async function finished(filter: (j: JobRequest) => boolean): Promise<{ job: Job<JobRequest, JobResult>; result: JobResult }> {
     let job: Job<JobRequest, JobResult> | undefined;
     for (let i = 0; i < 200 && !job; i++) {
-      job = (await h.services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
+      job = (await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
       if (!job) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(job, 'job found');

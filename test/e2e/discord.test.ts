@@ -14,6 +14,7 @@ import { DiscordDelivery } from '../../src/platforms/discord/discord-delivery.ts
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
+import { type StageHolds, stageHolds } from '../helpers/stage-holds.ts';
 import { type TestConfig, testConfig } from '../helpers/test-config.ts';
 
 const TOKEN = 'fake-discord-bot-token';
@@ -51,6 +52,7 @@ describe('Discord bot end to end', () => {
   let server: FakeDiscordServer;
   let services: ReturnType<typeof createCommandServices>;
   let worker: RunningWorker;
+  let holds: StageHolds;
   let bot: RunningDiscordBot;
 
   before(async () => {
@@ -69,10 +71,12 @@ describe('Discord bot end to end', () => {
     });
     services = createCommandServices(t.config);
     const delivery = new DiscordDelivery({ token: TOKEN, apiBase: api, workDir: join(t.tmp, 'discord'), progressIntervalMs: 300 });
-    worker = await startVideoWorker(t.config, { deliveries: [delivery] });
+    holds = stageHolds(join(t.tmp, 'holds'));
+    worker = await startVideoWorker({ ...t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
     bot = await startDiscordBot(t.config, services);
   });
   after(async () => {
+    holds?.releaseAll();
     await bot?.stop();
     await worker?.close();
     await services?.close();
@@ -81,10 +85,10 @@ describe('Discord bot end to end', () => {
   });
 
   const jobOf = async (token: string): Promise<Job<JobRequest, JobResult> | undefined> => {
-    const jobs = await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
     return jobs.find((j) => j.data.delivery.target.interactionToken === token) as Job<JobRequest, JobResult> | undefined;
   };
-  const jobsOfUser = async (userId: string) => (await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.data.user.id === userId);
+  const jobsOfUser = async (userId: string) => (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.data.user.id === userId);
   const video = (user: typeof alice, prompt: string, extra: { name: string; value: string | number; type: number }[] = []) =>
     server.sendSlashCommand({ user, roles: [server.roleId('Member')], commandName: 'video', options: [{ name: 'prompt', value: prompt, type: STRING }, ...extra] });
   const withAttachment = (token: string) => () => {
@@ -92,21 +96,13 @@ describe('Discord bot end to end', () => {
     return original && original.attachments.length > 0 ? original : undefined;
   };
   /**
-   * The tiny engine takes ~15 ms a step, faster than a button press travels: freeze it (SIGSTOP) at the first
-   * step of the job with this prompt, so the test can act while the job is surely running; thaw() resumes it.
+   * The tiny engine takes ~15 ms a step, faster than a button press travels: the next job stops at its first step
+   * (the stage-holds gate passes that step to the worker, then stops the engine), so the test can act while the
+   * job is surely running; thaw() lets it go on.
    */
-  function freezeAtFirstStep(prompt: string): { frozen: Promise<void>; thaw(): void } {
-    let onProgress: (job: Job, data: unknown) => void = () => undefined;
-    const frozen = new Promise<void>((resolve) => {
-      onProgress = (job, data) => {
-        if (job.data.prompt !== prompt || (data as { stage?: string }).stage !== 'generating') return;
-        worker.worker.off('progress', onProgress);
-        worker.engine.kill('SIGSTOP');
-        resolve();
-      };
-      worker.worker.on('progress', onProgress);
-    });
-    return { frozen, thaw: () => worker.engine.kill('SIGCONT') };
+  function freezeAtFirstStep(): { frozen: Promise<void>; thaw(): void } {
+    holds.hold('generate');
+    return { frozen: holds.reached('generate', 60_000), thaw: () => holds.release('generate') };
   }
   async function assertPlayableClip(message: APIMessage): Promise<void> {
     const [attachment] = message.attachments;
@@ -139,7 +135,7 @@ describe('Discord bot end to end', () => {
   });
 
   test('/video: deferred at once, edited with queue and progress, then the MP4 with a stats embed and Reroll; a 429 on an edit is waited out', async () => {
-    const engine = freezeAtFirstStep('a red fox in the snow');
+    const engine = freezeAtFirstStep();
     const { id, token } = await video(alice, 'a red fox in the snow', [{ name: 'seed', value: 7, type: INTEGER }]);
     await engine.frozen;
     await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('Queued')), 10_000);
@@ -200,7 +196,7 @@ describe('Discord bot end to end', () => {
   });
 
   test("Cancel: a stranger's press is refused privately; the owner's stops the running job", async () => {
-    const engine = freezeAtFirstStep('a slow sunrise over hills');
+    const engine = freezeAtFirstStep();
     const { token } = await video(alice, 'a slow sunrise over hills', [{ name: 'preset', value: 'tiny-slow', type: STRING }]);
     await engine.frozen;
     const status = await server.waitFor(() => {
@@ -233,7 +229,7 @@ describe('Discord bot end to end', () => {
   });
 
   test('a job that outlives its interaction token is posted as a channel message mentioning the user', async () => {
-    const engine = freezeAtFirstStep('a lantern at dusk');
+    const engine = freezeAtFirstStep();
     const { token } = await video(alice, 'a lantern at dusk', [{ name: 'preset', value: 'tiny-slow', type: STRING }, { name: 'seed', value: 21, type: INTEGER }]);
     await engine.frozen;
     await server.waitFor(() => /Generating/.test(server.interaction(token)?.original?.content ?? ''), 30_000);

@@ -101,7 +101,7 @@ describe('engine process group', () => {
     const ctx = recordingContext({ id: 'pgroup', target: { platform: 'cli', target: { outPath: join(t.tmp, `${prompt.length}-${Date.now()}.mp4`) } } });
     await dispatch(commands.video, ctx, { prompt, preset: 'tiny-slow' }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const job = (await services.queue.queue.getJobs(['waiting', 'active'])).find((j) => j.data.prompt === prompt);
+    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
     assert.ok(job, `job for ${prompt}`);
     return job as Job<JobRequest, JobResult>;
   }

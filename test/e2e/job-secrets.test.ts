@@ -75,7 +75,7 @@ describe('secrets in Redis', () => {
 
     h.say(ALICE, '/gen a fox in the snow | seed=11');
     const slash = await discord.sendSlashCommand({ user: { id: '310000000000000001', username: 'alice' }, commandName: 'video', options: [{ name: 'prompt', value: 'a cat on a roof', type: STRING }] });
-    const jobs = async () => (await h.services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed'])) as Job<JobRequest, JobResult>[];
+    const jobs = async () => (await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])) as Job<JobRequest, JobResult>[];
     let all: Job<JobRequest, JobResult>[] = [];
     for (let i = 0; i < 400 && all.length < 2; i++) {
       all = await jobs();

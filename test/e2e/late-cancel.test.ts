@@ -109,6 +109,9 @@ describe('Cancel pressed late', () => {
     h.holds.hold('encode');
     const video = await h.discordVideo('a kite over the dunes');
     await h.holds.reached('encode');
+    // The message shows the encode (with its Cancel button) before posting begins: a writer behind its pace would
+    // otherwise go from an earlier state straight to Uploading, and the message never had the button to press.
+    await h.discord.waitFor(() => /Encoding/.test(h.discord.interaction(video.interactionId)?.original?.content ?? ''), 20_000);
     const buttonRemoval = h.discordProxy.hold(isButtonRemoval(video.token), 'before-server');
     h.holds.release('encode');
     await buttonRemoval.reached;

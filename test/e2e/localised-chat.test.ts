@@ -11,6 +11,7 @@ import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import type { UserInput } from '../fakes/telegram/fake-telegram-server.ts';
+import { type StageHolds, stageHolds } from '../helpers/stage-holds.ts';
 import { type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 import { type TestConfig, testConfig } from '../helpers/test-config.ts';
 
@@ -20,14 +21,18 @@ const firstIndex = (texts: string[], pattern: RegExp) => texts.findIndex((t) => 
 describe('a zh-CN Telegram user', () => {
   let h: TelegramHarness;
   let worker: RunningWorker;
+  let holds: StageHolds;
 
   before(async () => {
     h = await telegramHarness();
     const delivery = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, editIntervalMs: 50, workDir: h.t.tmp, retryBudgetMs: 20_000 });
-    worker = await startVideoWorker(h.t.config, { deliveries: [delivery] });
+    // The engine runs behind the stage-holds gate, so a test can stop it at its first step (deterministically).
+    holds = stageHolds(join(h.t.tmp, 'holds'));
+    worker = await startVideoWorker({ ...h.t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
     await h.startBot();
   });
   after(async () => {
+    holds?.releaseAll();
     await h.bot?.stop();
     await worker?.close();
     await h?.close();
@@ -45,20 +50,12 @@ describe('a zh-CN Telegram user', () => {
     const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny-slow seed=5');
     const status = await h.answerTo(request);
     await h.waitForText(status, /^⏳ 已排队/);
-    // The tiny engine's steps take a few ms and the decode after them is a stage of its own: the engine is paused
-    // (SIGSTOP) at the first step the worker relays, until the status message shows it.
-    const paused = new Promise<void>((resolve) => {
-      const onProgress = (_job: unknown, progress: unknown) => {
-        if ((progress as { stage?: string }).stage !== 'generating') return;
-        worker.worker.off('progress', onProgress);
-        worker.engine.kill('SIGSTOP');
-        resolve();
-      };
-      worker.worker.on('progress', onProgress);
-    });
+    // The tiny engine's steps take a few ms and the decode after them is a stage of its own: the engine stops at
+    // its first step (once the worker heard of it) until the status message shows it.
+    holds.hold('generate');
     worker.worker.resume();
-    await paused;
-    await h.waitForText(status, /^🎨 生成中/).finally(() => worker.engine.kill('SIGCONT'));
+    await holds.reached('generate', 60_000);
+    await h.waitForText(status, /^🎨 生成中/).finally(() => holds.release('generate'));
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
     await h.waitForText(status, /^✅ \d+(\.\d)? 秒完成：视频在下方。\ntiny-slow · 种子 5$/).catch((err: Error) => {
       throw new Error(`${err.message}: ${JSON.stringify(h.shown(status))}`);
@@ -134,7 +131,7 @@ describe('a ru Discord user', () => {
     assert.ok(history.some((c) => /Запуск…|Генерация · шаг \d\/2|Декодирование кадров…|Кодирование MP4…|Загрузка…/.test(c)), JSON.stringify(history));
     assert.ok(!history.some((c) => /Queued|Generating|Encoding|Uploading/.test(c)), `no English stage: ${JSON.stringify(history)}`);
     assert.match(final.content, /^✅ Готово/);
-    const job = (await services.queue.queue.getJobs(['waiting', 'active', 'completed', 'delayed', 'failed'])).find((j) => j.data.delivery.target.interactionToken === token);
+    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'delayed', 'failed'])).find((j) => j.data.delivery.target.interactionToken === token);
     assert.equal(job?.data.negativePrompt, 'туман, размытость', 'negative: cleaned like the prompt');
     assert.equal(job?.data.locale, 'ru');
     const stats = final.embeds[0]?.description ?? '';

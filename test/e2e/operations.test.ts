@@ -142,7 +142,7 @@ describe('operators view of a real worker process', () => {
     const ctx = recordingContext({ id: 'ops', target: { platform: 'cli', target: { outPath: join(t.tmp, 'ops.mp4') } } });
     await dispatch(commands.video, ctx, { prompt: 'a lighthouse in fog', preset: 'tiny-slow', seed: 7 }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const [job] = await services.queue.queue.getJobs(['waiting', 'active', 'completed']);
+    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed']);
     const jobId = job!.id!;
 
     // The tiny engine denoises its 12 steps faster than a heartbeat interval (and the decode that follows is reported

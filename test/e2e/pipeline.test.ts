@@ -43,7 +43,7 @@ describe('pipeline end to end with the tiny engine', () => {
     const ctx = recordingContext({ id: user, target: { platform: 'cli', target: { outPath: out } } });
     await dispatch(commands.video, ctx, input, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const jobs = await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed']);
+    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed']);
     const job = jobs.filter((j) => j.data.prompt === input.prompt).sort((a, b) => b.timestamp - a.timestamp)[0];
     assert.ok(job);
     return job as Job<JobRequest, JobResult>;

@@ -138,7 +138,7 @@ describe('Redis restarted while jobs wait (compose persistence settings)', { ski
   }
 
   async function assertEveryJobWaiting(): Promise<void> {
-    const waiting = await services.queue.queue.getWaiting();
+    const waiting = await services.queue.queue.getJobs(['waiting', 'prioritized']);
     assert.deepEqual(waiting.map((j) => j.id).sort(), [...queued.keys()].sort(), 'the same jobs wait, none lost, none added');
     for (const job of waiting) assert.deepEqual(job.data, queued.get(job.id!), `job ${job.id} payload intact`);
     for (const job of waiting) assert.equal(job.opts.attempts, t.config.JOB_ATTEMPTS, 'retry settings intact');

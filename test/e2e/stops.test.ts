@@ -61,7 +61,7 @@ describe('stopping a worker mid-job', () => {
     const ctx = recordingContext({ id: 'stops', target: { platform: 'cli', target: {} } });
     await dispatch(commands.video, ctx, { prompt, preset: 'tiny-slow' }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const job = (await services.queue.queue.getJobs(['waiting'])).find((j) => j.data.prompt === prompt);
+    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized'])).find((j) => j.data.prompt === prompt);
     assert.ok(job);
     // The worker keeps a CLI job's clip under its own OUTPUT_DIR (the CLI process copies it to --out).
     return { job: job as Job<JobRequest, JobResult>, outPath: cliClipPath(t.config.OUTPUT_DIR, job.id!) };

@@ -13,6 +13,7 @@ import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { type StoredMessage, type TgMessage, tooManyRequests } from '../fakes/telegram/fake-telegram-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
+import { type StageHolds, stageHolds } from '../helpers/stage-holds.ts';
 import { statusEvents } from '../helpers/status-events.ts';
 import { ALICE, BOB, GROUP_ID, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 
@@ -20,17 +21,21 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   let h: TelegramHarness;
   let worker: RunningWorker;
   let events: QueueEvents;
+  let holds: StageHolds;
   let firstVideo: { job: Job<JobRequest, JobResult>; result: JobResult; message: StoredMessage } | undefined;
 
   before(async () => {
     h = await telegramHarness();
     const delivery = new TelegramDelivery({ token: h.server.token, apiRoot: h.server.apiRoot, editIntervalMs: 50, workDir: h.t.tmp, retryBudgetMs: 20_000 });
-    worker = await startVideoWorker(h.t.config, { deliveries: [delivery] });
+    // The engine runs behind the stage-holds gate, so a test can stop it at its first step (deterministically).
+    holds = stageHolds(join(h.t.tmp, 'holds'));
+    worker = await startVideoWorker({ ...h.t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
     events = new OwnedQueueEvents(h.t.config.QUEUE_NAME, h.t.config.REDIS_URL);
     await events.waitUntilReady();
     await h.startBot();
   });
   after(async () => {
+    holds?.releaseAll();
     await h.bot?.stop();
     await events.close();
     await worker.close();
@@ -44,32 +49,26 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   const uploadOf = (message: StoredMessage, method = 'sendVideo') =>
     h.server.waitForCall(method, (c) => c.response.ok && (c.response.result as TgMessage).message_id === message.messageId && Number(c.params.chat_id) === message.chatId);
   async function finishedJob(filter: (j: JobRequest) => boolean): Promise<{ job: Job<JobRequest, JobResult>; result: JobResult }> {
-    const jobs = await h.services.queue.queue.getJobs(['waiting', 'active', 'completed', 'failed', 'delayed']);
+    const jobs = await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed']);
     const job = jobs.find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
     assert.ok(job, 'job found');
     return { job, result: jobResultSchema.parse(await job.waitUntilFinished(events, 60_000)) };
   }
   const firstIndex = (texts: string[], pattern: RegExp) => texts.findIndex((t) => pattern.test(t));
-  /** Resolves once the worker relayed the first generating step, with the engine stopped (SIGSTOP) right there. */
-  const pauseEngineAtFirstStep = () =>
-    new Promise<void>((resolve) => {
-      const onProgress = ({ data }: { data: unknown }) => {
-        if ((data as { stage?: string }).stage !== 'generating') return;
-        events.off('progress', onProgress);
-        worker.engine.kill('SIGSTOP');
-        resolve();
-      };
-      events.on('progress', onProgress);
-    });
+  /** The next job stops at its first step, once the worker heard of it, until resume(). */
+  const pauseEngineAtFirstStep = () => {
+    holds.hold('generate');
+    return { paused: holds.reached('generate', 60_000), resume: () => holds.release('generate') };
+  };
 
   test('/gen: the status goes queued -> generating i/n -> encoding -> done, and an MP4 with the stats replies to the request', async () => {
     // The tiny engine's 2 steps take a few ms and the decode after them is a stage of its own: the engine is paused
     // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
-    const paused = pauseEngineAtFirstStep();
+    const engine = pauseEngineAtFirstStep();
     const request = h.say(ALICE, '/gen <b>fox</b> & *stars*\u200b  in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
-    await paused;
-    await h.waitForText(status, /^🎨 Generating/).finally(() => worker.engine.kill('SIGCONT'));
+    await engine.paused;
+    await h.waitForText(status, /^🎨 Generating/).finally(engine.resume);
     const video = await videoFor(request);
     const { job, result } = await finishedJob((j) => j.seed === 42 && j.user.id === String(ALICE.id));
     firstVideo = { job, result, message: video };
@@ -145,10 +144,10 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   test('cancel: a video queued behind a busy worker, then one that is generating; neither is posted', async () => {
     // The tiny engine finishes 12 steps in well under a second: it is paused (SIGSTOP) at its first step so
     // that the job is surely still generating when the button is pressed, and resumed once it was pressed.
-    const paused = pauseEngineAtFirstStep();
+    const engine = pauseEngineAtFirstStep();
     const slow = h.say(ALICE, '/gen a slow sunrise over hills | preset=tiny-slow seed=8');
     const slowStatus = await h.answerTo(slow);
-    await paused;
+    await engine.paused;
     await h.waitForText(slowStatus, /^🎨 Generating/);
 
     const quick = h.say(BOB, '/gen a quick sunset | seed=9');
@@ -163,7 +162,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     assert.equal(await h.services.queue.queue.getJobState(slowJob.requestId), 'active', 'still generating when cancelled');
     const press = h.server.pressButton({ chatId: ALICE.id, messageId: slowStatus.messageId, from: ALICE, data: `cancel:${slowJob.requestId}` });
     await h.server.waitForCall('answerCallbackQuery', (c) => String(c.params.callback_query_id) === press.id);
-    worker.engine.kill('SIGCONT');
+    engine.resume();
     await h.waitForText(slowStatus, /^🚫 Cancelled\.$/, 20_000);
     const job = (await h.services.queue.queue.getJob(slowJob.requestId))!;
     await assert.rejects(job.waitUntilFinished(events, 30_000), /cancel/);

@@ -21,7 +21,7 @@ async function submit(t: TestConfig, services: ReturnType<typeof createCommandSe
   const ctx = recordingContext({ id: 'faults', target: { platform: 'cli', target: { outPath: join(t.tmp, `${Date.now()}.mp4`) } } });
   await dispatch(commands.video, ctx, { prompt, preset }, services);
   assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-  const job = (await services.queue.queue.getJobs(['waiting', 'active'])).find((j) => j.data.prompt === prompt);
+  const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
   assert.ok(job);
   return job as Job<JobRequest, JobResult>;
 }

@@ -135,7 +135,7 @@ export class ChatWorkerHarness {
 
   async jobWhere(match: (request: JobRequest) => boolean, timeoutMs = 20_000): Promise<Job<JobRequest, JobResult>> {
     return eventually(async () => {
-      const jobs = await this.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed']);
+      const jobs = await this.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
       return jobs.find((j) => match(j.data)) as Job<JobRequest, JobResult> | undefined;
     }, timeoutMs, 'the job to be queued');
   }

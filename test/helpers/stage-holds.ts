@@ -1,6 +1,6 @@
 // Holds a worker process in a chosen stage, from outside it: stand-ins for the engine's interpreter and for ffmpeg
 // (ENGINE_PYTHON, FFMPEG_PATH) that run the real ones but wait while a hold file exists.
-// - 'generate': at the engine's first step the engine is stopped (SIGSTOP) until released;
+// - 'generate': the engine's first step reaches the worker, then the engine is stopped (SIGSTOP) until released;
 // - 'decode': the engine's `result` line is held back, so to the worker the engine is still decoding;
 // - 'encode': ffmpeg waits before encoding.
 // A stand-in stops holding once the worker that started it is gone, so a killed worker leaves nothing stuck.
@@ -39,18 +39,25 @@ def wait_while(stage, stop_engine):
         time.sleep(0.05)
     if stop_engine:
         os.kill(engine, signal.SIGCONT)
+def forward(line):
+    sys.stdout.write(line)
+    sys.stdout.flush()
 seen_step = False
 for line in sys.stdin:
     compact = line.replace(' ', '')
-    if '"type":"progress"' in compact and not seen_step:
-        seen_step = True
-        wait_while('generate', True)
-    elif '"type":"result"' in compact:
-        seen_step = False
-        wait_while('decode', False)
     try:
-        sys.stdout.write(line)
-        sys.stdout.flush()
+        if '"type":"progress"' in compact and not seen_step:
+            # The worker hears of step 1 (the job is generating), then the engine stops right there.
+            seen_step = True
+            forward(line)
+            wait_while('generate', True)
+            continue
+        if '"type":"result"' in compact:
+            seen_step = False
+            wait_while('decode', False)
+        elif '"type":"error"' in compact or '"type":"cancelled"' in compact:
+            seen_step = False  # the job ended without a result: the next job's first step is held again
+        forward(line)
     except BrokenPipeError:
         break
 `;

@@ -192,7 +192,7 @@ describe('hostile command arguments', () => {
         assertSane(arg, outcome);
       }
     }
-    assert.equal(await services.queue.queue.getWaitingCount(), 0, 'nothing was enqueued');
+    assert.equal(await services.queue.waitingCount(), 0, 'nothing was enqueued');
   });
 
   test('/gen options that are not options are refused by name, shortened; quoted values and extra bars are handled', async () => {

@@ -51,7 +51,7 @@ describe('load: 1,000 requests from 200 users through the command layer', () => 
 
     const jobs = await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
     assert.equal(jobs.length, ids.length, 'as many jobs as acceptances');
-    assert.equal(await services.queue.queue.getWaitingCount(), ids.length);
+    assert.equal(await services.queue.waitingCount(), ids.length);
     const byId = new Map(jobs.map((j) => [j.id, j]));
     assert.equal(byId.size, jobs.length, 'no job appears twice');
     for (const o of accepted()) {

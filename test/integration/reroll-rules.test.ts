@@ -33,7 +33,7 @@ describe('reroll on real Redis', () => {
     const owner = person('alice', -100);
     await dispatch(commands.video, owner, { prompt: 'a secret garden' }, services);
     const jobId = owner.replies[0]!.jobId!;
-    const count = () => services.queue.queue.getWaitingCount();
+    const count = () => services.queue.waitingCount();
 
     const stranger = person('mallory', 555);
     await dispatch(commands.reroll, stranger, { jobId }, services);

@@ -25,7 +25,7 @@ describe('/video on real Redis', () => {
   test('a valid request is enqueued once with a versioned payload, and the reply shows position, ETA and seed', async () => {
     const ctx = recordingContext({ id: 'alice' });
     await dispatch(commands.video, ctx, { prompt: '  a red\u200b fox ', preset: 'TINY', seed: 42 }, services);
-    const jobs = await services.queue.queue.getWaiting();
+    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized']);
     assert.equal(jobs.length, 1);
     const data = parseJobRequest(jobs[0]!.data);
     assert.equal(data.v, 1);
@@ -43,7 +43,7 @@ describe('/video on real Redis', () => {
   test('a random seed is chosen, recorded in the job and shown', async () => {
     const ctx = recordingContext();
     await dispatch(commands.video, ctx, { prompt: 'waves' }, services);
-    const [job] = await services.queue.queue.getWaiting();
+    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
     const seed = parseJobRequest(job!.data).seed;
     assert.ok(Number.isInteger(seed));
     assert.match(ctx.replies[0]!.text, new RegExp(`seed ${seed}`));
@@ -90,7 +90,7 @@ describe('/video on real Redis', () => {
       assert.match(ctx.replies[0]!.text, expected);
       assert.equal(ctx.targetsRequested, 0, 'no delivery target is prepared for bad input');
     }
-    assert.equal(await services.queue.queue.getWaitingCount(), 0);
+    assert.equal(await services.queue.waitingCount(), 0);
   });
 
   test('quota: jobs waiting per user are capped with a clear refusal; others are unaffected', async () => {
@@ -101,7 +101,7 @@ describe('/video on real Redis', () => {
     const bob = recordingContext({ id: 'bob' });
     await dispatch(commands.video, bob, { prompt: 'mine' }, services);
     assert.equal(bob.replies[0]!.kind, 'accepted');
-    assert.equal(await services.queue.queue.getWaitingCount(), 3);
+    assert.equal(await services.queue.waitingCount(), 3);
   });
 
   test('quota: jobs per hour are capped even after earlier jobs left the queue', async () => {
@@ -109,7 +109,7 @@ describe('/video on real Redis', () => {
     for (let i = 0; i < 3; i++) {
       await dispatch(commands.video, carol, { prompt: `p${i}` }, services);
       // Finish the job as a worker would, so only the hourly limit can bite.
-      const [job] = await services.queue.queue.getWaiting();
+      const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
       await job!.remove();
       await services.quota.release('cli:carol', job!.id!);
     }
@@ -132,7 +132,7 @@ describe('/video on real Redis', () => {
     const ctxs = Array.from({ length: 20 }, () => recordingContext({ id: 'eve' }));
     await Promise.all(ctxs.map((ctx, i) => dispatch(commands.video, ctx, { prompt: `burst ${i}` }, services)));
     assert.equal(ctxs.filter((c) => c.replies[0]?.kind === 'accepted').length, 2);
-    assert.equal(await services.queue.queue.getWaitingCount(), 2);
+    assert.equal(await services.queue.waitingCount(), 2);
   });
 
   test('a full queue refuses new requests and gives the hourly slot back', async () => {
@@ -146,23 +146,23 @@ describe('/video on real Redis', () => {
   test('cancel removes your own waiting job and frees your quota; others may not cancel it', async () => {
     const owner = recordingContext({ id: 'owner' });
     await dispatch(commands.video, owner, { prompt: 'to cancel' }, services);
-    const [job] = await services.queue.queue.getWaiting();
+    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
     const stranger = recordingContext({ id: 'stranger' });
     await dispatch(commands.cancel, stranger, { jobId: job!.id! }, services);
     assert.match(stranger.replies[0]!.text, /only cancel your own/);
-    assert.equal(await services.queue.queue.getWaitingCount(), 1);
+    assert.equal(await services.queue.waitingCount(), 1);
     await dispatch(commands.cancel, owner, { jobId: job!.id! }, services);
     assert.equal(owner.replies.at(-1)!.text, 'Cancelled.');
-    assert.equal(await services.queue.queue.getWaitingCount(), 0);
+    assert.equal(await services.queue.waitingCount(), 0);
     assert.deepEqual(await services.quota.pendingJobs('cli:owner'), []);
   });
 
   test('reroll queues the same prompt and preset with a new seed', async () => {
     const ctx = recordingContext({ id: 'rr' });
     await dispatch(commands.video, ctx, { prompt: 'a lighthouse', preset: 'tiny-slow', seed: 5 }, services);
-    const [first] = await services.queue.queue.getWaiting();
+    const [first] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
     await dispatch(commands.reroll, ctx, { jobId: first!.id! }, services);
-    const all = (await services.queue.queue.getWaiting()).map((j) => jobRequestSchema.parse(j.data));
+    const all = (await services.queue.queue.getJobs(['waiting', 'prioritized'])).map((j) => jobRequestSchema.parse(j.data));
     const reroll = all.find((d) => d.rerollOf === first!.id);
     assert.ok(reroll);
     assert.equal(reroll.prompt, 'a lighthouse');
@@ -208,7 +208,7 @@ describe('flood control', () => {
       for (const ctx of others) await dispatch(commands.video, ctx, { prompt: 'hello' }, services);
       // 5 flooder hits + 3 others reach the global cap of 8; the remaining 2 are refused.
       assert.deepEqual(others.map((c) => c.replies[0]!.kind), ['accepted', 'accepted', 'accepted', 'error', 'error']);
-      assert.equal(await services.queue.queue.getWaitingCount(), 8);
+      assert.equal(await services.queue.waitingCount(), 8);
     } finally {
       await services.close();
       await t.cleanup();

@@ -38,7 +38,7 @@ describe('QUEUE_MAX_WAITING under a burst from two bot processes', () => {
     assert.equal(refused.length, USERS - CAP);
     const full = new RegExp(text('queue_full', { waiting: '\\d+' }).replace(/[().]/g, '\\$&'));
     for (const o of refused) assert.match(o.replies[0]?.text ?? '', full, `request ${o.index}`);
-    assert.equal(await bots[0]!.queue.queue.getWaitingCount(), CAP);
+    assert.equal(await bots[0]!.queue.waitingCount(), CAP);
   });
 
   test('a refused request left nothing behind: no job, no pending slot, no place held', async () => {
@@ -52,6 +52,6 @@ describe('QUEUE_MAX_WAITING under a burst from two bot processes', () => {
     await oldest!.remove();
     const again = await Promise.all([0, 1, 2].map((i) => runLoad(bots[i % 2]!, [{ index: 1000 + i, userKey: `discord:${900 + i}`, platform: 'discord', userId: String(900 + i), atMs: 0 }])));
     assert.equal(again.flat().filter((o) => o.replies[0]?.kind === 'accepted').length, 1);
-    assert.equal(await bots[0]!.queue.queue.getWaitingCount(), CAP);
+    assert.equal(await bots[0]!.queue.waitingCount(), CAP);
   });
 });

@@ -222,6 +222,8 @@ async function runJob(
     };
     await deps.cache.put(cacheId, bytes, stats);
     await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
+    // The requester's GPU time today (priority tiers: past GPU_SECONDS_PER_DAY their next jobs run in relax).
+    await deps.queue.gpuSeconds.add(`${request.user.platform}:${request.user.id}`, engineResult.seconds.total).catch(() => undefined);
     video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
 

@@ -31,6 +31,8 @@ export const ru = {
   demo_model: 'демо-модель: клипы — это шум; укажите в ENGINE_MODEL каталог CogVideoX-2b',
   'video.queued': 'В очереди: №{position}, будет готово примерно через {eta}.',
   'video.preset_line': '{preset} · seed {seed}',
+  'video.relax': 'Режим relax: ваши {minutes} мин GPU на сегодня израсходованы, поэтому это видео ждёт после остальных (запрос не отклонён).',
+  'video.priority': 'Приоритет: это видео идёт вне очереди.',
   'video.preset_line_fast': '{preset} (быстро, ниже точность) · seed {seed}',
   'video.queuing': 'Ставлю ваше видео в очередь…',
   'cancel.done_one': 'Отменено.',

@@ -31,6 +31,8 @@ export const zhCN = {
   demo_model: '演示模型：生成的片段是噪声；请将 ENGINE_MODEL 设为 CogVideoX-2b 目录',
   'video.queued': '已排队：第 {position} 位，约 {eta} 后完成。',
   'video.preset_line': '{preset} · 种子 {seed}',
+  'video.relax': '放松模式：您今天的 {minutes} 分钟 GPU 时间已用完，此视频将排在其他人之后（请求未被拒绝）。',
+  'video.priority': '优先：此视频将插队优先处理。',
   'video.preset_line_fast': '{preset}（快速，保真度较低）· 种子 {seed}',
   'video.queuing': '正在为你的视频排队…',
   'cancel.done_one': '已取消。',

@@ -1,4 +1,5 @@
-// Who counts as a cogcast admin on Discord: listed user ids (DISCORD_ADMIN_IDS, ADMIN_IDS `discord:<id>`) or admin roles, never @everyone.
+// Who counts as a cogcast admin on Discord: listed user ids (DISCORD_ADMIN_IDS, ADMIN_IDS `discord:<id>`) or admin roles, never
+// @everyone; and who is in the priority tier through a role (DISCORD_PRIORITY_ROLE_IDS, never @everyone).
 import type { Env } from '../../../config/env.ts';
 
 type AdminConfig = Pick<Env, 'ADMIN_IDS' | 'DISCORD_ADMIN_IDS' | 'DISCORD_ADMIN_ROLE_IDS'>;
@@ -14,4 +15,9 @@ export function isDiscordAdmin(config: AdminConfig, userId: string, roleIds: rea
 export function everyoneRolesConfigured(config: Pick<Env, 'DISCORD_ADMIN_ROLE_IDS'>, guildIds: Iterable<string>): string[] {
   const guilds = new Set(guildIds);
   return config.DISCORD_ADMIN_ROLE_IDS.filter((role) => guilds.has(role));
+}
+
+/** A member of a DISCORD_PRIORITY_ROLE_IDS role (the ids of PRIORITY_IDS are checked by the command, on every platform). */
+export function hasDiscordPriorityRole(config: Pick<Env, 'DISCORD_PRIORITY_ROLE_IDS'>, roleIds: readonly string[], guildId: string | null = null): boolean {
+  return roleIds.some((role) => role !== guildId && config.DISCORD_PRIORITY_ROLE_IDS.includes(role));
 }

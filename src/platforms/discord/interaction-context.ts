@@ -29,9 +29,10 @@ export class InteractionChatContext implements ChatContext {
      */
     private readonly ack: Acknowledgement,
     isAdmin: boolean,
+    isPriority = false,
   ) {
     this.locale = resolveLocale(interaction.locale);
-    this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin };
+    this.user = { id: interaction.user.id, name: interaction.user.globalName ?? interaction.user.username, platform: 'discord', isAdmin, ...(isPriority ? { isPriority } : {}) };
   }
 
   /** Discord wants an answer within 3 seconds: called once the checks that need no I/O passed. */

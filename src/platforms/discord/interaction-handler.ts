@@ -6,7 +6,7 @@ import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
 import { UserFacingError } from '../../core/errors.ts';
-import { isDiscordAdmin } from './discord-admins.ts';
+import { hasDiscordPriorityRole, isDiscordAdmin } from './discord-admins.ts';
 import { discordOptionName } from './command-definitions.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
 
@@ -62,7 +62,7 @@ async function run(
   const member = interaction.member;
   // Cached guild members carry a role manager, uncached ones (APIInteractionGuildMember) a plain id list.
   const roles = !member ? [] : Array.isArray(member.roles) ? member.roles : [...member.roles.cache.keys()];
-  const ctx = new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles, interaction.guildId));
+  const ctx = new InteractionChatContext(interaction, ack, isDiscordAdmin(services.env, interaction.user.id, roles, interaction.guildId), hasDiscordPriorityRole(services.env, roles, interaction.guildId));
   // Checks that need no I/O answer privately as the very first response, before a public "thinking…" exists;
   // errors found later (quota, queue full) replace the placeholder privately.
   await dispatch(command, ctx, input, services, { acknowledge: () => ctx.acknowledge() });

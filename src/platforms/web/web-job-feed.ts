@@ -24,6 +24,8 @@ export class WebJobFeed {
   /** The last view sent per job, the base the next event updates. */
   private readonly lastViews = new Map<string, WebJobView>();
   private refreshTimer: NodeJS.Timeout | null = null;
+  /** Per job, the tail of its events still being applied (soon()). */
+  private readonly inOrder = new Map<string, Promise<void>>();
   /** The job status records (src/queue/job-events.ts): why a job failed, in the catalogue's words. */
   private readonly statuses: JobStatusStore;
 
@@ -94,9 +96,13 @@ export class WebJobFeed {
     return this.view(jobId);
   }
 
-  /** Runs `next` for a job of a user with an open page, and sends what it returns. */
+  /**
+   * Runs `next` for a job of a user with an open page, and sends what it returns. A job's events are applied one
+   * after the other in the order they arrived: a view that needs a Redis read (the 'active' read-back, a step's
+   * ETA) must not land after a later one that needed none (done), or the page would go back to an older state.
+   */
   private soon(jobId: string, next: (last: WebJobView | undefined) => Promise<WebJobView | null>): void {
-    void (async () => {
+    const run = async () => {
       const owner = await this.ownerOf(jobId);
       if (owner === null || !this.listeners.has(owner)) return;
       const view = await next(this.lastViews.get(jobId));
@@ -104,7 +110,13 @@ export class WebJobFeed {
       this.lastViews.set(jobId, view);
       if (view.state === 'done' || view.state === 'failed' || view.state === 'cancelled') this.forgetLater(jobId);
       for (const listener of this.listeners.get(owner) ?? []) listener(view);
-    })().catch((err: Error) => this.log.warn({ jobId, err: err.message }, 'web job event not shown'));
+    };
+    const previous = this.inOrder.get(jobId) ?? Promise.resolve();
+    const chained = previous.then(run).catch((err: Error) => this.log.warn({ jobId, err: err.message }, 'web job event not shown'));
+    this.inOrder.set(jobId, chained);
+    void chained.finally(() => {
+      if (this.inOrder.get(jobId) === chained) this.inOrder.delete(jobId);
+    });
   }
 
   /** The queue moved: every queued job someone is watching gets its new place and ETA. */
