@@ -6,10 +6,10 @@ export interface RecordingContext extends ChatContext {
   targetsRequested: number;
 }
 
-export function recordingContext(opts: { id?: string; platform?: Platform; isAdmin?: boolean; target?: DeliveryTarget } = {}): RecordingContext {
+export function recordingContext(opts: { id?: string; platform?: Platform; isAdmin?: boolean; isPriority?: boolean; target?: DeliveryTarget } = {}): RecordingContext {
   const platform = opts.platform ?? 'cli';
   const ctx: RecordingContext = {
-    user: { id: opts.id ?? 'u1', name: 'tester', platform, isAdmin: opts.isAdmin ?? false },
+    user: { id: opts.id ?? 'u1', name: 'tester', platform, isAdmin: opts.isAdmin ?? false, ...(opts.isPriority ? { isPriority: true } : {}) },
     replies: [],
     targetsRequested: 0,
     async reply(reply) {

@@ -5,7 +5,7 @@ import { describe, test } from 'node:test';
 import { parseEnv } from '../../config/env.ts';
 import { decodeButton, encodeButton, parseJobId } from '../../src/core/buttons.ts';
 import { UserFacingError } from '../../src/core/errors.ts';
-import { everyoneRolesConfigured, isDiscordAdmin } from '../../src/platforms/discord/discord-admins.ts';
+import { everyoneRolesConfigured, hasDiscordPriorityRole, isDiscordAdmin } from '../../src/platforms/discord/discord-admins.ts';
 import { parseGenArguments } from '../../src/platforms/telegram/gen-arguments.ts';
 
 const refusedAs = (code: string) => (err: unknown) => err instanceof UserFacingError && err.code === code;
@@ -36,12 +36,17 @@ describe('button codec', () => {
 
 describe("Discord's @everyone role", () => {
   const guildId = '900000000000000001';
-  const config = parseEnv({ DISCORD_ADMIN_ROLE_IDS: `${guildId},700000000000000007` });
+  const config = parseEnv({ DISCORD_ADMIN_ROLE_IDS: `${guildId},700000000000000007`, DISCORD_PRIORITY_ROLE_IDS: `${guildId},700000000000000008` });
 
   test('never makes an admin, even when configured; a real admin role still does', () => {
     // discord.js lists @everyone (id = guild id) among every cached member's roles.
     assert.equal(isDiscordAdmin(config, '1', [guildId], guildId), false);
     assert.equal(isDiscordAdmin(config, '1', [guildId, '700000000000000007'], guildId), true);
+  });
+
+  test('never puts anyone in the priority tier; a real priority role does', () => {
+    assert.equal(hasDiscordPriorityRole(config, [guildId], guildId), false);
+    assert.equal(hasDiscordPriorityRole(config, [guildId, '700000000000000008'], guildId), true);
   });
 
   test('is reported for the start-up warning', () => {
