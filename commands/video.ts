@@ -25,6 +25,7 @@ export const videoInputSchema = z.object({
     .optional()
     .meta({ description: text('command.video.seed'), placeholder: 'N', invalid: { code: 'bad_seed', params: { max: MAX_SEED } } }),
   negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"' }),
+  smooth: z.boolean().optional().meta({ description: text('command.video.smooth'), placeholder: 'yes' }),
 });
 
 export type VideoInput = z.infer<typeof videoInputSchema>;
@@ -35,6 +36,7 @@ export interface VideoRequest {
   negativePrompt?: string;
   preset?: string;
   seed?: number | string;
+  smooth?: boolean;
   rerollOf?: string;
 }
 
@@ -90,6 +92,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       delivery: await ctx.deliveryTarget(),
       ...(ctx.locale ? { locale: ctx.locale } : {}),
       ...(settings.stats ? { stats: settings.stats } : {}),
+      ...(input.smooth ? { smooth: true } : {}),
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };

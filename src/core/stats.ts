@@ -18,6 +18,8 @@ export const jobStatsSchema = z.object({
   vaeDecodeS: z.number().nonnegative(),
   engineTotalS: z.number().nonnegative(),
   mp4EncodeS: z.number().nonnegative(),
+  /** The smooth post-process (motion-compensated interpolation to twice the frame rate), when asked for. */
+  smoothS: z.number().nonnegative().optional(),
   /** Seconds to post the video; measured after posting, so it is null in the caption itself. */
   deliveryS: z.number().nonnegative().nullable(),
   /** From enqueue to the video being ready to post (then to posted, once delivery is measured). */
@@ -55,7 +57,7 @@ export function formatStats(st: JobStats, locale: string = DEFAULT_LOCALE, mode:
     st.cached
       ? text('stats.cached', { queue: s(st.queueWaitS) })
       : text('stats.stages', { queue: s(st.queueWaitS), text: s(st.textEncodeS), denoise: s(st.denoiseS), perStep: s(st.denoisePerStepS) }),
-    st.cached ? '' : `${text('stats.decode_encode', { vae: s(st.vaeDecodeS), mp4: s(st.mp4EncodeS) })}${upload}`,
+    st.cached ? '' : `${text('stats.decode_encode', { vae: s(st.vaeDecodeS), mp4: s(st.mp4EncodeS) })}${st.smoothS === undefined ? '' : text('stats.smooth', { smooth: s(st.smoothS), fps: st.fps })}${upload}`,
     text('stats.end_to_end', { seconds: s(st.endToEndS) }),
     [
       st.gpuName ?? text('stats.cpu'),

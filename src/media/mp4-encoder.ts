@@ -59,6 +59,30 @@ export async function encodeMp4(video: RawVideo, outPath: string, options: Encod
   return (await stat(outPath)).size;
 }
 
+/**
+ * The smooth post-process: twice the frame rate by motion-compensated interpolation (ffmpeg's minterpolate,
+ * mci with bidirectional motion estimation), the same duration; resolves with the new size.
+ */
+export async function smoothMp4(inPath: string, outPath: string, fps: number, frames: number, options: EncodeOptions = {}): Promise<number> {
+  // minterpolate only fills between frames: the last frame is repeated (tpad) so the last interval is filled too,
+  // and the result trimmed to the clip's own duration (frames / fps), i.e. exactly 2 x frames at 2 x fps.
+  const durationS = frames / fps;
+  await new Promise<void>((resolve, reject) => {
+    ffmpeg(inPath)
+      .videoFilters([`tpad=stop_mode=clone:stop=2`, `minterpolate=fps=${fps * 2}:mi_mode=mci:mc_mode=aobmc:me_mode=bidir`, `trim=duration=${durationS}`])
+      .videoCodec('libx264')
+      .outputOptions(['-pix_fmt yuv420p', '-movflags +faststart', `-crf ${options.crf ?? 18}`, '-preset medium'])
+      .noAudio()
+      .format('mp4')
+      .on('error', (err: Error, _stdout: string | null, stderr: string | null) =>
+        reject(new Error(`ffmpeg failed: ${err.message}${stderr ? ` (${stderr.trim().split('\n').slice(-2).join(' ')})` : ''}`)),
+      )
+      .on('end', () => resolve())
+      .save(outPath);
+  });
+  return (await stat(outPath)).size;
+}
+
 /** Re-encodes an MP4 to fit `maxBytes` (for chat upload limits); resolves with the new size. */
 export async function shrinkMp4(inPath: string, outPath: string, durationS: number, maxBytes: number): Promise<number> {
   // 90% of the budget for video, leaving room for the container.

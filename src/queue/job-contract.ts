@@ -26,6 +26,8 @@ export const jobRequestSchema = z
     locale: z.string().max(16).optional(),
     /** How much of the timing stats the caption shows (/settings stats); absent: full. */
     stats: z.enum(['full', 'short']).optional(),
+    /** Doubles the frame rate after the MP4 encode (ffmpeg minterpolate), a post-process timed in the stats. */
+    smooth: z.boolean().optional(),
     /** Set when this job is a reroll of another: same prompt, new seed. */
     rerollOf: z.string().optional(),
     createdAt: z.number().int().positive(),

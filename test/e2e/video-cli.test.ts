@@ -88,4 +88,20 @@ describe('npm run video (CLI adapter)', () => {
       await services.close();
     }
   });
+
+  test('--smooth: twice the frames per second, the same duration, the post-process timed in the stats', async () => {
+    const plain = join(t.tmp, 'plain.mp4');
+    const smooth = join(t.tmp, 'smooth.mp4');
+    const a = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--out', plain);
+    assert.equal(a.code, 0, a.stderr);
+    const b = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--smooth', '--out', smooth);
+    assert.equal(b.code, 0, b.stderr);
+    const [p, s] = [await probeVideo(plain), await probeVideo(smooth)];
+    assert.equal(s.fps, 2 * p.fps);
+    assert.equal(s.frames / s.fps, p.frames / p.fps, `duration ${s.frames}/${s.fps} vs ${p.frames}/${p.fps}`);
+    assert.deepEqual([s.width, s.height, s.codec], [p.width, p.height, p.codec]);
+    assert.match(b.stdout, new RegExp(`smooth [\\d.]+ s \\(post-process, ${s.fps} fps\\)`));
+    assert.match(b.stdout, new RegExp(`${s.frames} frames @ ${s.fps} fps`), 'the stats show the clip as posted');
+    assert.doesNotMatch(a.stdout, /smooth/);
+  });
 });

@@ -23,6 +23,9 @@ describe('localised command menus', () => {
     assert.equal(negative.required ?? false, false);
     assert.equal(negative.max_length, t.config.PROMPT_MAX_CHARS, 'the prompt length limit');
     assert.equal(negative.description_localizations?.ru, 'Чего не должно быть в видео');
+    const smooth = video.options?.find((o) => o.name === 'smooth');
+    assert.equal(smooth?.type, 5, '/video smooth: is a Discord BOOLEAN option');
+    assert.equal(smooth?.description_localizations?.['zh-CN'], text('command.video.smooth', {}, 'zh-CN'));
     const prompt = video.options?.find((o) => o.name === 'prompt');
     assert.equal(prompt?.description_localizations?.ru, 'Что показывает видео');
     const preset = video.options?.find((o) => o.name === 'preset') as { choices: { value: string; name: string; name_localizations?: Record<string, string> }[] };

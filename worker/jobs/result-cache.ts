@@ -13,9 +13,11 @@ export interface CachedResult {
   receipts: Record<string, Record<string, unknown>>;
 }
 
-export function resultKey(model: string, request: Pick<JobRequest, 'preset' | 'seed' | 'prompt' | 'negativePrompt'>): string {
+export function resultKey(model: string, request: Pick<JobRequest, 'preset' | 'seed' | 'prompt' | 'negativePrompt' | 'smooth'>): string {
+  // A smooth clip is another file; the keys of plain clips stay what they were.
+  const parts = [model, request.preset, request.seed, request.prompt, request.negativePrompt, ...(request.smooth ? ['smooth'] : [])];
   return createHash('sha256')
-    .update(JSON.stringify([model, request.preset, request.seed, request.prompt, request.negativePrompt]))
+    .update(JSON.stringify(parts))
     .digest('hex')
     .slice(0, 32);
 }

@@ -19,7 +19,7 @@ import { postOnce } from './deliver-once.ts';
 import type { EngineClient } from '../engine-client/engine-client.ts';
 import { EngineCancelledError, EngineDeadError, EngineGenerateError } from '../engine-client/engine-errors.ts';
 import { assertDiskSpace, removeJobLeftovers } from './janitor.ts';
-import { encodeMp4 } from '../../src/media/mp4-encoder.ts';
+import { encodeMp4, smoothMp4 } from '../../src/media/mp4-encoder.ts';
 import { type ResultCache, resultKey } from './result-cache.ts';
 import { type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
 import { writeOwnedProgress } from './owned-progress.ts';
@@ -193,17 +193,25 @@ async function runJob(
       tmpMp4,
     );
     const mp4EncodeS = seconds(Date.now() - encodeStart);
+    // smooth: the post-process doubles the frame rate (same duration), timed on its own.
+    let clip = { path: tmpMp4, bytes, frames: engineResult.frames, fps: engineResult.fps, smoothS: undefined as number | undefined };
+    if (request.smooth) {
+      const smoothStart = Date.now();
+      const smoothPath = join(workDir, 'smooth.mp4');
+      const smoothBytes = await smoothMp4(tmpMp4, smoothPath, engineResult.fps, engineResult.frames);
+      clip = { path: smoothPath, bytes: smoothBytes, frames: engineResult.frames * 2, fps: engineResult.fps * 2, smoothS: seconds(Date.now() - smoothStart) };
+    }
     const storePath = deps.cache.pathOf(cacheId);
     await mkdir(join(deps.outputDir, 'results'), { recursive: true });
-    await moveFile(tmpMp4, storePath);
+    await moveFile(clip.path, storePath);
     const stats: JobStats = {
       preset: preset.name,
       seed: request.seed,
       steps: preset.steps,
       width: engineResult.width,
       height: engineResult.height,
-      frames: engineResult.frames,
-      fps: engineResult.fps,
+      frames: clip.frames,
+      fps: clip.fps,
       queueWaitS: seconds(startedAt - job.timestamp),
       textEncodeS: engineResult.seconds.text_encode,
       denoiseS: engineResult.seconds.denoise,
@@ -211,6 +219,7 @@ async function runJob(
       vaeDecodeS: engineResult.seconds.vae_decode,
       engineTotalS: engineResult.seconds.total,
       mp4EncodeS,
+      ...(clip.smoothS === undefined ? {} : { smoothS: clip.smoothS }),
       deliveryS: null,
       endToEndS: seconds(Date.now() - job.timestamp),
       gpuName: engineResult.gpu_name,
@@ -220,11 +229,11 @@ async function runJob(
       cached: false,
       ...(deps.demoModel ? { demoModel: true } : {}),
     };
-    await deps.cache.put(cacheId, bytes, stats);
+    await deps.cache.put(cacheId, clip.bytes, stats);
     await deps.queue.durations.record(preset.name, seconds(Date.now() - startedAt), engineResult.seconds.denoise);
     // The requester's GPU time today (priority tiers: past GPU_SECONDS_PER_DAY their next jobs run in relax).
     await deps.queue.gpuSeconds.add(`${request.user.platform}:${request.user.id}`, engineResult.seconds.total).catch(() => undefined);
-    video = { path: storePath, bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
+    video = { path: storePath, bytes: clip.bytes, width: engineResult.width, height: engineResult.height, durationS: engineResult.frames / engineResult.fps, stats };
   }
 
   // The gate: a cancel that came first stops the job now; from here on Cancel is answered "too late".
