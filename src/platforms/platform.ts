@@ -58,6 +58,11 @@ export interface PlatformOutbound {
   uploadLimitBytes(target: Record<string, unknown>): number;
   /** Posts the clip; resolves with what the platform returned (message id, file id...). Throws to retry the job. */
   deliver(job: JobRequest, jobId: string, video: DeliverableVideo, slot?: StatusSlot): Promise<Record<string, unknown>>;
+  /**
+   * Once the clip is posted and the upload timed: shows the upload time with the other stats on the posted message
+   * (Telegram's caption, Discord's embed). Best effort: a refusal leaves the message as it was.
+   */
+  showUploadTime?(job: JobRequest, jobId: string, receipt: Record<string, unknown>, stats: JobStats, slot?: StatusSlot): Promise<void>;
 }
 
 export interface RunningInbound {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import type { Job } from 'bullmq';
 import type { APIMessage } from 'discord-api-types/v10';
 import { loadPresets } from '../../config/presets.ts';
@@ -75,6 +75,8 @@ describe('Discord bot end to end', () => {
     worker = await startVideoWorker({ ...t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
     bot = await startDiscordBot(t.config, services);
   });
+  // A failed test must not leave the next one's job held at its first step.
+  afterEach(() => holds?.releaseAll());
   after(async () => {
     holds?.releaseAll();
     await bot?.stop();

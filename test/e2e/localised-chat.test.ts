@@ -2,7 +2,7 @@
 // against the fake servers and a real worker (tiny engine), read every stage, the caption and an error in their language.
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { createCommandServices } from '../../src/app-services.ts';
 import { text } from '../../src/core/texts.ts';
 import { type RunningDiscordBot, startDiscordBot } from '../../src/platforms/discord/discord-bot.ts';
@@ -31,6 +31,8 @@ describe('a zh-CN Telegram user', () => {
     worker = await startVideoWorker({ ...h.t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
     await h.startBot();
   });
+  // A failed test must not leave the next one's job held at its first step.
+  afterEach(() => holds?.releaseAll());
   after(async () => {
     holds?.releaseAll();
     await h.bot?.stop();

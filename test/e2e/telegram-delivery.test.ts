@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import { type Job, QueueEvents, UnrecoverableError } from 'bullmq';
 import { formatStats } from '../../src/core/stats.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
@@ -34,6 +34,8 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     await events.waitUntilReady();
     await h.startBot();
   });
+  // A failed test must not leave the next one's job held at its first step.
+  afterEach(() => holds?.releaseAll());
   after(async () => {
     holds?.releaseAll();
     await h.bot?.stop();
@@ -64,9 +66,13 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   test('/gen: the status goes queued -> generating i/n -> encoding -> done, and an MP4 with the stats replies to the request', async () => {
     // The tiny engine's 2 steps take a few ms and the decode after them is a stage of its own: the engine is paused
     // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
+    // The queue is paused until the queued state is on screen: a warm worker would take the job before the bot's
+    // queued event is published, and the message would (rightly) go from "Queuing" straight to "Starting".
+    await h.services.queue.queue.pause();
     const engine = pauseEngineAtFirstStep();
     const request = h.say(ALICE, '/gen <b>fox</b> & *stars*\u200b  in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
+    await h.waitForText(status, /^⏳ Queued: #1 in line/).finally(() => h.services.queue.queue.resume());
     await engine.paused;
     await h.waitForText(status, /^🎨 Generating/).finally(engine.resume);
     const video = await videoFor(request);
@@ -83,11 +89,16 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     assert.deepEqual(await probeVideo(copy), { codec: 'h264', width: 64, height: 32, pixFmt: 'yuv420p', frames: 9, fps: 8 });
     assert.equal(video.message.video?.mime_type, 'video/mp4');
 
-    // The caption: the prompt shown literally (markup escaped), then the stats as the worker measured them.
+    // The caption: the prompt shown literally (markup escaped), then the stats as the worker measured them; the
+    // upload time joins them once the upload was timed (editMessageCaption), with the Regenerate button kept.
+    assert.doesNotMatch(String(upload.params.caption), /upload/, 'the caption sent with the clip cannot know its upload time');
+    const captionEdit = video.edits.find((e) => e.method === 'editMessageCaption');
+    assert.ok(captionEdit, `the caption was edited after the upload: ${video.edits.map((e) => e.method).join(', ')}`);
     const lines = (video.caption ?? '').split('\n');
     assert.equal(lines[0], '<b>fox</b> & *stars* in the snow');
     assert.deepEqual(video.message.caption_entities, [{ type: 'italic', offset: 0, length: lines[0]!.length }]);
-    const expected = formatStats({ ...result.stats, deliveryS: null }).split('\n');
+    assert.match(lines[3] ?? '', /^VAE [\d.]+ s · MP4 [\d.]+ s · upload [\d.]+ s$/);
+    const expected = formatStats(result.stats).split('\n');
     assert.equal(lines.length, expected.length + 1);
     for (const [i, line] of expected.entries()) {
       if (line.startsWith('end to end')) assert.match(lines[i + 1]!, /^end to end \d+\.\d+ s$/);

@@ -69,7 +69,10 @@ export function createVideoProcessor(deps: VideoProcessorDeps): Processor<JobReq
     const outbound = deps.outbounds.for(request.delivery.platform);
     // The clip is delivered as the status message's writer allows (Discord turns that message into the video).
     const slot = deps.outbounds.slotFor(request.delivery.platform);
-    const delivery: Pick<PlatformOutbound, 'deliver'> = { deliver: (job, id, video) => outbound.deliver(job, id, video, slot) };
+    const delivery: Pick<PlatformOutbound, 'deliver' | 'showUploadTime'> = {
+      deliver: (job, id, video) => outbound.deliver(job, id, video, slot),
+      ...(outbound.showUploadTime ? { showUploadTime: (job, id, receipt, stats) => outbound.showUploadTime!(job, id, receipt, stats, slot) } : {}),
+    };
     const attempt = Math.max(1, job.attemptsStarted ?? job.attemptsMade + 1);
     const publish = (event: JobEvent) => deps.events.publish({ jobId, request }, attempt, event);
     // This job just left the waiting list: the jobs behind it moved up.
@@ -114,7 +117,7 @@ async function runJob(
   job: Job<JobRequest, JobResult>,
   jobId: string,
   request: JobRequest,
-  delivery: Pick<PlatformOutbound, 'deliver'>,
+  delivery: Pick<PlatformOutbound, 'deliver' | 'showUploadTime'>,
   publish: (event: JobEvent) => Promise<unknown>,
   workDir: string,
   log: Logger,
@@ -262,6 +265,8 @@ async function runJob(
   await writeOwnedProgress(deps.queue.redis, job, owned, done);
   // Where an earlier attempt died while posting, its post may be up: the status message is left alone.
   if (!earlierAttempt) await publish(done).catch((err: Error) => log.warn({ err: err.message }, 'done could not be shown'));
+  // The upload time joins the other stats on the posted message (not after a re-send: its caption says so).
+  if (!earlierAttempt && !cached) await delivery.showUploadTime?.(request, jobId, receipt, result.stats);
   log.info({ stats: result.stats }, 'job delivered');
   return result;
 }

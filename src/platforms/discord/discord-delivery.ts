@@ -8,12 +8,13 @@ import { type APIMessage, MessageFlags, type RESTPatchAPIWebhookWithTokenMessage
 import type { Logger } from 'pino';
 import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
 import { logger } from '../../core/log.ts';
+import type { JobStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
 import type { JobRequest } from '../../queue/job-contract.ts';
 import { type JobStatus, isTerminal } from '../../queue/job-events.ts';
 import { fitToUploadLimit } from '../fit-to-upload-limit.ts';
 import type { DeliverableVideo, PlatformOutbound, StatusSlot, StatusSurface, StatusWriteOutcome } from '../platform.ts';
-import { failureDetail, renderStatusMessage, resultMessage } from './discord-messages.ts';
+import { failureDetail, renderStatusMessage, resultEmbeds, resultMessage } from './discord-messages.ts';
 import { type FindPosted, findPostedClip } from './discord-find-posted.ts';
 
 export interface DiscordDeliveryOptions {
@@ -144,6 +145,26 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
     } finally {
       if (shrunk) await rm(shrunk, { force: true });
     }
+  }
+
+  /** The stats embed again, now with the upload time, on the message that holds the clip (in the channel's slot). */
+  async showUploadTime(job: JobRequest, jobId: string, receipt: Record<string, unknown>, stats: JobStats, slot?: StatusSlot): Promise<void> {
+    const target = parseTarget(job);
+    const messageId = typeof receipt.messageId === 'string' ? receipt.messageId : null;
+    if (!messageId || job.stats === 'short') return; // the short stats have no upload time
+    const body = { embeds: resultEmbeds(job, jobId, stats), allowed_mentions: { parse: [] } };
+    const edit = async () => {
+      if (receipt.via === 'interaction') {
+        if (!this.tokenUsable(target)) return;
+        await this.rest.patch(Routes.webhookMessage(target.applicationId, target.interactionToken, '@original'), { body, auth: false });
+      } else {
+        await this.rest.patch(Routes.channelMessage(target.channelId, messageId), { body });
+      }
+    };
+    await (slot ? slot.exclusive(jobId, edit) : edit()).catch((err: unknown) => {
+      if (isTokenGone(err)) this.forgetToken(target.interactionToken);
+      this.log.debug({ jobId, err: (err as Error).message }, 'embed left without the upload time');
+    });
   }
 
   private async earlierPost(target: DiscordTarget, jobId: string, fileName: string, claimedAt: number): Promise<FindPosted> {

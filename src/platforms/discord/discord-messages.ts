@@ -1,5 +1,5 @@
 // What the outbound side writes on Discord: the status message rendered from the status model, the video's message.
-import type { RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord-api-types/v10';
+import type { APIEmbed, RESTPatchAPIWebhookWithTokenMessageJSONBody } from 'discord-api-types/v10';
 import type { ReplyButton } from '../../core/chat-context.ts';
 import { type JobStats, formatStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
@@ -61,18 +61,24 @@ export function escapeMarkdown(text: string): string {
 const clip = (value: string, max: number) => (value.length > max ? `${value.slice(0, max - 1).replace(/[\uD800-\uDBFF]$/, '')}…` : value);
 
 /** The finished video: the MP4 attachment, an embed of the timing stats, and a Reroll button. */
+/** The stats embed of a posted clip (edited again once the upload was timed). */
+export function resultEmbeds(job: JobRequest, jobId: string, stats: JobStats): APIEmbed[] {
+  const locale = job.locale;
+  return [
+    {
+      title: clip(escapeMarkdown(job.prompt), 256),
+      description: formatStats(stats, locale, job.stats),
+      color: EMBED_BLUE,
+      footer: { text: [text('delivery.job_footer', { jobId }, locale), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf }, locale)] : [])].join(' · ') },
+    },
+  ];
+}
+
 export function resultMessage(job: JobRequest, jobId: string, stats: JobStats, fileName: string, reencoded: boolean, resent = false): RESTPatchAPIWebhookWithTokenMessageJSONBody {
   const locale = job.locale;
   return {
     content: `✅ ${text(reencoded ? 'status.done_reencoded' : 'status.done', {}, locale)}${resent ? `\n${text('delivery.sent_again', {}, locale)}` : ''}`,
-    embeds: [
-      {
-        title: clip(escapeMarkdown(job.prompt), 256),
-        description: formatStats(stats, locale, job.stats),
-        color: EMBED_BLUE,
-        footer: { text: [text('delivery.job_footer', { jobId }, locale), ...(job.rerollOf ? [text('delivery.reroll_of', { jobId: job.rerollOf }, locale)] : [])].join(' · ') },
-      },
-    ],
+    embeds: resultEmbeds(job, jobId, stats),
     // Cancel has nothing left to stop once the clip is posted: the finished message only offers a reroll.
     components: buttonRows([{ action: 'reroll', jobId, label: text('button.reroll', {}, locale) }]),
     attachments: [{ id: 0, filename: fileName, description: clip(job.prompt, 1024) }],

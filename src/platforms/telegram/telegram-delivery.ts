@@ -11,7 +11,7 @@ import type { ReplyParameters } from 'telegraf/types';
 import { z } from 'zod';
 import type { Env } from '../../../config/env.ts';
 import { logger } from '../../core/log.ts';
-import { formatStats } from '../../core/stats.ts';
+import { type JobStats, formatStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
 import type { JobRequest } from '../../queue/job-contract.ts';
 import type { JobStatus } from '../../queue/job-events.ts';
@@ -136,6 +136,17 @@ export class TelegramDelivery implements PlatformOutbound {
     // In the chat's pace slot: a 429 window that an edit of this chat met holds the upload too, as Telegram's does.
     const sent = slot ? await slot.exclusive(jobId, post) : await post();
     return { fileId: sent.fileId, messageId: sent.messageId, chatId: target.chatId, kind: sent.kind, ...(sent.note ? { note: sent.note } : {}) };
+  }
+
+  /** The caption again, now with the upload time (its notes kept), in the chat's pace slot. */
+  async showUploadTime(job: JobRequest, jobId: string, receipt: Record<string, unknown>, stats: JobStats, slot?: StatusSlot): Promise<void> {
+    const posted = receiptSchema.safeParse(receipt);
+    if (!posted.success || typeof receipt.messageId !== 'number') return;
+    const caption = captionHtml(job.prompt, formatStats(stats, job.locale, job.stats), typeof receipt.note === 'string' ? receipt.note : undefined);
+    const reply_markup = inlineKeyboard([{ action: 'reroll', jobId, label: text('button.regenerate', {}, job.locale) }])!;
+    const chatId = targetSchema.parse(job.delivery.target).chatId;
+    const edit = () => this.telegram.editMessageCaption(chatId, receipt.messageId as number, undefined, caption, { parse_mode: PARSE_MODE, reply_markup });
+    await (slot ? slot.exclusive(jobId, edit) : edit()).catch((err: unknown) => this.log.debug({ jobId, err: (err as Error).message }, 'caption left without the upload time'));
   }
 
   /** The same clip was posted before: send its file_id, no upload. A stale file_id falls back to uploading. */

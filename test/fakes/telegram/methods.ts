@@ -168,6 +168,20 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       return applyEdit(stored, 'editMessageText', p, markup, { text: formatted.text, entities: formatted.entities });
     },
 
+    editMessageCaption: ({ params: p }) => {
+      const stored = editableMessage(p);
+      if (stored.file === undefined) throw badRequest('there is no caption in the message to edit');
+      const formatted = formatBody(p, 'caption', 'caption_entities', 1024, 'message caption is too long');
+      const markup = parseReplyMarkup(p);
+      if ((stored.caption ?? '') === formatted.text && sameEntities(stored.message.caption_entities, formatted.entities) && sameMarkup(stored.replyMarkup, markup)) {
+        throw badRequest(NOT_MODIFIED);
+      }
+      setOptional(stored.message, 'caption', formatted.text !== '' ? formatted.text : undefined);
+      setOptional(stored.message, 'caption_entities', formatted.entities.length > 0 ? formatted.entities : undefined);
+      setOptional(stored, 'caption', formatted.text !== '' ? formatted.text : undefined);
+      return applyEdit(stored, 'editMessageCaption', p, markup, { caption: formatted.text, entities: formatted.entities });
+    },
+
     editMessageReplyMarkup: ({ params: p }) => {
       const stored = editableMessage(p);
       const markup = parseReplyMarkup(p);
