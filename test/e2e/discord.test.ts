@@ -164,10 +164,20 @@ describe('Discord bot end to end', () => {
     assert.deepEqual(buttonIds(final), [`reroll:${job.id}`]);
     await assertPlayableClip(final);
 
+    // Once the upload was timed, the embed is edited again with the upload time; the clip stays on the message.
+    const timed = await server.waitFor(() => {
+      const m = server.message(final.id);
+      return /VAE [\d.]+ s · MP4 [\d.]+ s · upload [\d.]+ s/.test(m?.embeds[0]?.description ?? '') ? m : undefined;
+    }, 10_000);
+    assert.equal(timed.attachments.length, 1, 'the clip is still attached');
+    assert.deepEqual(buttonIds(timed), [`reroll:${job.id}`]);
+    assert.doesNotMatch(embed?.description ?? '', /upload/, 'the embed posted with the clip could not know its upload time');
+
     const edits = server.requests.filter((c) => c.method === 'PATCH' && c.path.includes(token));
     assert.ok(edits.some((c) => c.status === 429), 'one edit was rate limited');
     assert.equal(edits.at(-1)?.status, 200);
-    assert.equal(edits.at(-1)?.files[0]?.filename, `cogcast-${job.id}.mp4`);
+    const uploads = edits.filter((c) => c.files.length > 0 && c.status === 200);
+    assert.deepEqual(uploads.map((c) => c.files[0]?.filename), [`cogcast-${job.id}.mp4`], 'one upload');
     // Interaction webhooks are authorised by their own token: the bot token is never sent there or queued.
     assert.ok(edits.every((c) => c.headers.authorization === undefined));
     assert.ok(!JSON.stringify(job.data).includes(TOKEN));
