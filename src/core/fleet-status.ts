@@ -131,9 +131,9 @@ export function renderFleetStatus(snapshot: FleetSnapshot, t: FleetThresholds): 
     [
       `Workers: ${snapshot.workers.length} alive${missing}`,
       `Queue: ${q.waiting} waiting · ${q.active} active · ${q.delayed} delayed`,
-      ...(q.tiers ? [`Waiting per tier: priority ${q.tiers.priority} · normal ${q.tiers.normal} · relax ${q.tiers.relax}`] : []),
       `Failed in the last hour: ${q.failedLastHour}`,
       `Redis: ok${snapshot.redis.latencyMs === null ? '' : ` (${snapshot.redis.latencyMs} ms)`}`,
+      ...(q.tiers ? [`Waiting per tier: priority ${q.tiers.priority} · normal ${q.tiers.normal} · relax ${q.tiers.relax}`] : []),
     ].join('\n'),
   );
   return blocks.join('\n\n');

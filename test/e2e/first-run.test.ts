@@ -197,14 +197,16 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     await submit(a.page, 'a third one');
     await expectMessage(a.page, text('quota_pending', { count: 2, max: 2 }));
     assert.equal(await a.page.locator('li.clip').count(), 2);
+    // Fair share: Bob's first clip goes ahead of Alice's second, whose place is pushed to her page (#2 -> #3).
     await submit(b.page, 'a lighthouse at night');
-    await expectMessage(b.page, /^Queued: #3 in line/);
+    await expectMessage(b.page, /^Queued: #2 in line/);
     const [secondId, firstId] = await a.page.locator('li.clip').evaluateAll((lis) => lis.map((li) => (li as HTMLElement).dataset.jobId!));
     assert.ok(firstId && secondId);
     const bobId = await b.page.locator('li.clip').first().getAttribute('data-job-id');
     assert.ok(bobId);
     await expectStatus(a.page, firstId, text('status.queued_position', { position: 1 }));
-    await expectStatus(b.page, bobId, text('status.queued_position', { position: 3 }));
+    await expectStatus(a.page, secondId, text('status.queued_position', { position: 3 }));
+    await expectStatus(b.page, bobId, text('status.queued_position', { position: 2 }));
     await b.page.screenshot({ path: join(SHOTS, 'first-run-2-queued.png'), fullPage: true });
 
     // 4. Bob cannot cancel Alice's clip (the page's own request, with Bob's cookie and token).
@@ -218,16 +220,16 @@ describe('first run: npm start on a fresh clone', { timeout: 300_000 }, () => {
     const bobsClip = await a.page.evaluate(async (jobId) => (await fetch(`/clips/${jobId}.mp4`)).status, bobId);
     assert.equal(bobsClip, 404, "Alice cannot fetch Bob's clip");
 
-    // 5. Alice cancels her second clip with its button: it says so, and Bob's place refreshes (pushed).
-    const bobUpdates = Number(await b.page.locator(`li[data-job-id="${bobId}"]`).getAttribute('data-updates'));
-    await a.page.locator(`li[data-job-id="${secondId}"] button.cancel`).click();
-    await expectStatus(a.page, secondId, text('status.cancelled'));
-    assert.equal(await queue.getJob(secondId), undefined, 'the cancelled job left the queue');
-    await expectStatus(b.page, bobId, text('status.queued_position', { position: 2 }));
-    assert.ok(Number(await b.page.locator(`li[data-job-id="${bobId}"]`).getAttribute('data-updates')) > bobUpdates);
-    // Bob no longer waits for his: cancelled too, so the worker has only Alice's first clip to make.
+    // 5. Bob no longer waits for his: he cancels it with its button, it says so, and Alice's second clip moves up
+    //    (pushed to her page); she cancels that one too, so the worker has only her first clip to make.
+    const aliceUpdates = Number(await a.page.locator(`li[data-job-id="${secondId}"]`).getAttribute('data-updates'));
     await b.page.locator(`li[data-job-id="${bobId}"] button.cancel`).click();
     await expectStatus(b.page, bobId, text('status.cancelled'));
+    assert.equal(await queue.getJob(bobId), undefined, 'the cancelled job left the queue');
+    await expectStatus(a.page, secondId, text('status.queued_position', { position: 2 }));
+    assert.ok(Number(await a.page.locator(`li[data-job-id="${secondId}"]`).getAttribute('data-updates')) > aliceUpdates);
+    await a.page.locator(`li[data-job-id="${secondId}"] button.cancel`).click();
+    await expectStatus(a.page, secondId, text('status.cancelled'));
 
     // 6. The worker takes Alice's clip: progress arrives step by step, then the MP4 with its stats.
     await product!.waitFor(/engine +ready in \d+ s/, 120_000);
