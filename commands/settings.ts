@@ -1,6 +1,6 @@
 // /settings: remember a user's defaults (preset, negative prompt, language, stats full/short); /settings reset forgets them.
 import { z } from 'zod';
-import type { ChatContext } from '../src/core/chat-context.ts';
+import type { ChatContext, ReplyChoice } from '../src/core/chat-context.ts';
 import { type Command, type CommandServices, userKey } from '../src/core/command.ts';
 import { UserFacingError } from '../src/core/errors.ts';
 import { LOCALES, type Locale, resolveLocale } from '../src/core/locale.ts';
@@ -59,9 +59,19 @@ export function settingsLines(settings: UserSettings, locale: string | undefined
   ];
 }
 
-async function answer(ctx: ChatContext, heading: string, settings: UserSettings): Promise<void> {
+/** The keyboard of the settings (Telegram inline keyboard, Discord select menus): a press sets that one value. */
+export function settingsChoices(settings: UserSettings, presetNames: readonly string[], locale: string | undefined): ReplyChoice[][] {
+  const choice = (field: 'preset' | 'language' | 'stats', value: string, label: string, selected: boolean): ReplyChoice => ({ action: 'settings', field, value, label, selected });
+  return [
+    presetNames.slice(0, 25).map((name) => choice('preset', name, name, settings.preset === name)),
+    LOCALES.map((l) => choice('language', l, text(`language.${l}`, {}, locale), settings.language === l)),
+    STATS_MODES.map((m) => choice('stats', m, text(`settings.stats_${m}`, {}, locale), settings.stats === m)),
+  ];
+}
+
+async function answer(ctx: ChatContext, heading: string, settings: UserSettings, services: CommandServices): Promise<void> {
   const lines = [heading, ...settingsLines(settings, ctx.locale), '', text('settings.hint', {}, ctx.locale)];
-  await ctx.reply({ kind: 'info', text: lines.join('\n'), private: true });
+  await ctx.reply({ kind: 'info', text: lines.join('\n'), private: true, choices: settingsChoices(settings, services.presets.names, ctx.locale) });
 }
 
 export const settingsCommand = {
@@ -69,6 +79,8 @@ export const settingsCommand = {
   description: text('command.settings'),
   input: settingsInputSchema,
   ack: 'private',
+  // The keyboard's choices (settingsChoices) run this command with one option set, as the presser.
+  button: { ack: 'update' },
   order: 2,
   hints: ({ presets }) => ({
     preset: { choices: presets.names.map((name) => ({ value: name })) },
@@ -88,13 +100,13 @@ export const settingsCommand = {
     }
     const changes = settingsChanges(input, services);
     if (Object.keys(changes).length === 0) {
-      await answer(ctx, text('settings.title', {}, ctx.locale), await store.get(user));
+      await answer(ctx, text('settings.title', {}, ctx.locale), await store.get(user), services);
       return;
     }
     const settings = await store.update(user, changes);
     // A new language answers in that language already.
     if (changes.language) ctx.locale = changes.language;
-    await answer(ctx, text('settings.saved', {}, ctx.locale), settings);
+    await answer(ctx, text('settings.saved', {}, ctx.locale), settings, services);
   },
 } satisfies Command<SettingsInput>;
 

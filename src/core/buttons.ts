@@ -32,6 +32,28 @@ export function decodeButton(data: string): ButtonPress | null {
   return { action: match[1]!, jobId };
 }
 
+/** A choice button: runs the command `action` with one option set (`/settings` keyboards: `settings:stats=short`). */
+export interface ChoicePress {
+  action: string;
+  field: string;
+  value: string;
+}
+
+const CHOICE = /^([a-z][a-z0-9-]{0,19}):([a-z][A-Za-z]{0,19})=([A-Za-z0-9_.-]{0,30})$/;
+
+/** `settings:language=zh-CN` is 24 bytes; anything that would not read back the same is refused here. */
+export function encodeChoice(choice: ChoicePress): string {
+  const data = `${choice.action}:${choice.field}=${choice.value}`;
+  if (!CHOICE.test(data)) throw new Error(`choice ${JSON.stringify(data)} cannot be a button`);
+  return data;
+}
+
+/** A choice press, or null when the data is not shaped as one (then decodeButton reads it). */
+export function decodeChoice(data: string): ChoicePress | null {
+  const match = CHOICE.exec(data);
+  return match ? { action: match[1]!, field: match[2]!, value: match[3]! } : null;
+}
+
 /** A job id typed by a person (/cancel <id>): our UUID or a clear refusal. */
 export function parseJobId(raw: string): string {
   const id = raw.trim();

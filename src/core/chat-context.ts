@@ -26,6 +26,16 @@ export interface ReplyButton {
   label: string;
 }
 
+/** A button that runs `action` with one option set to `value` (a /settings keyboard); see src/core/buttons.ts. */
+export interface ReplyChoice {
+  action: string;
+  field: string;
+  value: string;
+  label: string;
+  /** The value in force now (Discord preselects it; Telegram marks it). */
+  selected?: boolean;
+}
+
 /** A piece of a rich line: plain text, or text each platform shows in its own bold / code markup. */
 export type Span = string | { bold: string } | { code: string };
 
@@ -40,6 +50,8 @@ export interface Reply {
   /** Must not be seen by others (admin answers): where a platform has no private reply in a group (Telegram), it goes to the user's private chat or is withheld. */
   confidential?: boolean;
   buttons?: ReplyButton[];
+  /** Rows of choice buttons, below the buttons (platforms show them as keyboards / button rows). */
+  choices?: ReplyChoice[][];
   /** For an accepted reply: the job it queued (the CLI waits for it). */
   jobId?: string;
   /** Jobs removed from the queue before any worker took them: no worker will mark their status messages. */

@@ -9,6 +9,7 @@ import { loadPresets } from '../../config/presets.ts';
 import { type RunningDiscordBot, startDiscordBot } from '../../src/platforms/discord/discord-bot.ts';
 import { registerCommands } from '../../src/platforms/discord/register-commands.ts';
 import { createCommandServices } from '../../src/app-services.ts';
+import { userSettingsStore } from '../../src/core/user-settings.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
 import { DiscordDelivery } from '../../src/platforms/discord/discord-delivery.ts';
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
@@ -317,5 +318,25 @@ describe('Discord bot end to end', () => {
     assert.match(state.followUps[0]?.content ?? '', /^You already have 5 videos in the queue \(limit 5\)/);
     assert.ok((state.followUps[0]?.flags ?? 0) & EPHEMERAL);
     assert.deepEqual(await jobsOfUser(carol.id), []);
+  });
+
+  test('/settings: select menus, one per setting; a pick stores that one value for the picker', async () => {
+    const asked = await server.sendSlashCommand({ user: erin, roles: [server.roleId('Member')], commandName: 'settings' });
+    const panel = await server.waitFor(() => server.interaction(asked.id)?.original?.components?.length ? server.interaction(asked.id)!.original! : undefined, 10_000);
+    assert.ok((panel.flags ?? 0) & EPHEMERAL, 'only the user sees the panel');
+    const menus = (panel.components as { components: { type: number; custom_id: string; options: { value: string; default?: boolean }[] }[] }[]).map((row) => row.components[0]!);
+    assert.deepEqual(menus.map((m) => [m.type, m.custom_id, m.options.map((o) => o.value)]), [
+      [3, 'settings:preset=', ['tiny', 'tiny-slow']],
+      [3, 'settings:language=', ['en', 'zh-CN', 'ru']],
+      [3, 'settings:stats=', ['full', 'short']],
+    ]);
+    const pick = await server.select({ user: erin, roles: [server.roleId('Member')], messageId: panel.id, customId: 'settings:stats=', values: ['short'] });
+    const saved = await server.waitFor(() => server.interaction(pick.id)?.followUps[0], 10_000);
+    assert.match(saved.content, /^Saved\. Your settings:/);
+    assert.ok((saved.flags ?? 0) & EPHEMERAL);
+    assert.deepEqual(await userSettingsStore(services).get(`discord:${erin.id}`), { stats: 'short' });
+    const updated = (saved.components as { components: { options: { value: string; default?: boolean }[] }[] }[])[2]!.components[0]!.options;
+    assert.deepEqual(updated.filter((o) => o.default).map((o) => o.value), ['short'], 'the value in force is preselected');
+    await userSettingsStore(services).reset(`discord:${erin.id}`);
   });
 });

@@ -75,4 +75,30 @@ describe('/settings', () => {
     assert.match(shown.text ?? '', /^Your settings\nPreset: \(bot default\)/);
     await h.answerTo(h.say(SAM, '/cancel'));
   });
+
+  test('the inline keyboard: a press sets that one value for the presser (a toast says so), the next /gen uses it', async () => {
+    const shown = await h.answerTo(h.say(SAM, '/settings'));
+    const keyboard = shown.replyMarkup?.inline_keyboard ?? [];
+    assert.deepEqual(keyboard.map((row) => row.map((b) => b.callback_data)), [
+      ['settings:preset=tiny', 'settings:preset=tiny-slow'],
+      ['settings:language=en', 'settings:language=zh-CN', 'settings:language=ru'],
+      ['settings:stats=full', 'settings:stats=short'],
+    ]);
+    const press = h.server.pressButton({ chatId: shown.chatId, messageId: shown.messageId, from: SAM, data: 'settings:stats=short' });
+    await h.server.waitForCall('answerCallbackQuery', (c) => String(c.params.callback_query_id) === press.id);
+    assert.match(h.server.callbackAnswer(press.id)?.text ?? '', /^Saved\. Your settings:/);
+    assert.deepEqual(await userSettingsStore(h.services).get(`telegram:${SAM.id}`), { stats: 'short' });
+    const again = await h.answerTo(h.say(SAM, '/settings'));
+    assert.ok(again.replyMarkup?.inline_keyboard[2]?.some((b) => b.text === `✓ ${'short'}`), 'the value in force is marked');
+    // A forged value is refused like a typed one, and changes nothing.
+    const forged = h.server.pressButton({ chatId: shown.chatId, messageId: shown.messageId, from: SAM, data: 'settings:preset=ultra', force: true });
+    await h.server.waitForCall('answerCallbackQuery', (c) => String(c.params.callback_query_id) === forged.id);
+    assert.match(h.server.callbackAnswer(forged.id)?.text ?? '', /Unknown preset "ultra"/);
+    assert.deepEqual(await userSettingsStore(h.services).get(`telegram:${SAM.id}`), { stats: 'short' });
+    const status = await h.answerTo(h.say(SAM, '/gen a kite'));
+    await h.waitForText(status, /^⏳ Queued: #\d+/);
+    assert.equal((await newestJob()).stats, 'short');
+    await h.answerTo(h.say(SAM, '/cancel'));
+    await h.answerTo(h.say(SAM, '/settings reset'));
+  });
 });

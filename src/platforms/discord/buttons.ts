@@ -1,7 +1,7 @@
 // The job buttons as raw Discord components, their custom ids from the one codec (src/core/buttons.ts), for bot and worker alike.
-import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId } from 'discord-api-types/v10';
-import { type ButtonPress, decodeButton, encodeButton } from '../../core/buttons.ts';
-import type { ReplyButton } from '../../core/chat-context.ts';
+import { ButtonStyle, ComponentType, type APIActionRowComponent, type APIButtonComponentWithCustomId, type APIStringSelectComponent } from 'discord-api-types/v10';
+import { type ButtonPress, decodeButton, encodeButton, encodeChoice } from '../../core/buttons.ts';
+import type { ReplyButton, ReplyChoice } from '../../core/chat-context.ts';
 
 export type ButtonAction = ReplyButton['action'];
 
@@ -35,4 +35,26 @@ export function buttonRows(buttons: readonly ReplyButton[]): APIActionRowCompone
       }),
     },
   ];
+}
+
+/**
+ * Each row of choices (one setting) as a select menu: its custom id is the choice with an empty value
+ * (`settings:stats=`), the picked option's value fills it in (interaction-handler.ts). Discord allows 5 rows.
+ */
+export function choiceRows(choices: readonly (readonly ReplyChoice[])[]): APIActionRowComponent<APIStringSelectComponent>[] {
+  return choices
+    .filter((row) => row.length > 0)
+    .slice(0, 4)
+    .map((row) => ({
+      type: ComponentType.ActionRow,
+      components: [
+        {
+          type: ComponentType.StringSelect,
+          custom_id: encodeChoice({ action: row[0]!.action, field: row[0]!.field, value: '' }),
+          options: row.slice(0, 25).map((c) => ({ label: c.label, value: c.value, ...(c.selected ? { default: true } : {}) })),
+          min_values: 1,
+          max_values: 1,
+        },
+      ],
+    }));
 }

@@ -1,10 +1,10 @@
 // A ChatContext over one Discord interaction: the first answer before acknowledging is a direct reply; later ones
 // edit the deferred reply until it becomes a job's status message, which only the outbound side writes.
-import { MessageFlags, type ButtonInteraction, type ChatInputCommandInteraction } from 'discord.js';
+import { MessageFlags, type ChatInputCommandInteraction, type MessageComponentInteraction } from 'discord.js';
 import type { ChatContext, ChatUser, DeliveryTarget, Reply } from '../../core/chat-context.ts';
 import type { Acknowledgement } from '../../core/command.ts';
 import { resolveLocale } from '../../core/locale.ts';
-import { buttonRows } from './buttons.ts';
+import { buttonRows, choiceRows } from './buttons.ts';
 import { DEFAULT_ATTACHMENT_SIZE_LIMIT, type DiscordTarget, INTERACTION_TOKEN_LIFETIME_MS } from './discord-target.ts';
 
 export type { Acknowledgement };
@@ -20,7 +20,7 @@ export class InteractionChatContext implements ChatContext {
   private acknowledged = false;
 
   constructor(
-    private readonly interaction: ChatInputCommandInteraction | ButtonInteraction,
+    private readonly interaction: ChatInputCommandInteraction | MessageComponentInteraction,
     /**
      * How the interaction is acknowledged, which decides how answers are shown:
      * public: deferReply() - a "thinking…" message that becomes the job's status message;
@@ -39,7 +39,7 @@ export class InteractionChatContext implements ChatContext {
   async acknowledge(): Promise<void> {
     if (this.acknowledged) return;
     this.acknowledged = true;
-    if (this.ack === 'update' && this.interaction.isButton()) await this.interaction.deferUpdate();
+    if (this.ack === 'update' && this.interaction.isMessageComponent()) await this.interaction.deferUpdate();
     else await this.interaction.deferReply(this.ack === 'public' ? {} : { flags: MessageFlags.Ephemeral });
   }
 
@@ -48,7 +48,7 @@ export class InteractionChatContext implements ChatContext {
     this.replies.push(reply);
     const text = reply.text.length > DISCORD_MAX_CONTENT ? `${reply.text.slice(0, DISCORD_MAX_CONTENT - 1)}…` : reply.text;
     // User text (prompts) may hold @everyone: never let an answer ping anyone.
-    const message = { content: text, components: buttonRows(reply.buttons ?? []), allowedMentions: { parse: [] } };
+    const message = { content: text, components: [...buttonRows(reply.buttons ?? []), ...choiceRows(reply.choices ?? [])], allowedMentions: { parse: [] } };
     if (!this.acknowledged) {
       // Refused before acknowledging (bad input, rate limit, not an admin): the one direct answer, private.
       this.acknowledged = true;

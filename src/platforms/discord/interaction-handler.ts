@@ -1,7 +1,7 @@
 // Routes Discord interactions to the command registry: slash commands by name (and subcommand), buttons by action.
-import type { ButtonInteraction, ChatInputCommandInteraction, Interaction } from 'discord.js';
+import type { ButtonInteraction, ChatInputCommandInteraction, Interaction, MessageComponentInteraction, StringSelectMenuInteraction } from 'discord.js';
 import type { Logger } from 'pino';
-import { decodeButton } from '../../core/buttons.ts';
+import { decodeButton, decodeChoice, encodeChoice } from '../../core/buttons.ts';
 import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
@@ -15,6 +15,7 @@ export async function handleInteraction(interaction: Interaction, registry: Comm
   try {
     if (interaction.isChatInputCommand()) await onSlashCommand(interaction, registry, services);
     else if (interaction.isButton()) await onButton(interaction, registry, services);
+    else if (interaction.isStringSelectMenu()) await onChoice(interaction, registry, services);
   } catch (err) {
     log.warn({ err: (err as Error).message, interactionId: interaction.id, user: `discord:${interaction.user.id}` }, 'interaction failed');
   }
@@ -42,6 +43,21 @@ async function onButton(interaction: ButtonInteraction, registry: CommandRegistr
   await run(command, interaction, command.button.ack, { jobId: press.jobId }, services);
 }
 
+/** A select menu of choices (`settings:stats=`): its command runs with that one option set to the picked value. */
+async function onChoice(interaction: StringSelectMenuInteraction, registry: CommandRegistry, services: CommandServices): Promise<void> {
+  const choice = decodeChoice(interaction.customId);
+  const value = interaction.values[0] ?? '';
+  const command = choice ? registry.forButton(choice.action) : undefined;
+  if (!choice || !command?.button) return;
+  try {
+    encodeChoice({ ...choice, value }); // a value no choice of ours could carry: forged
+  } catch {
+    await run(refusal(new UserFacingError('bad_job_id')), interaction, 'update', {}, services);
+    return;
+  }
+  await run(command, interaction, command.button.ack, { [choice.field]: value }, services);
+}
+
 /** The command's options as Discord sent them, by input field. */
 function slashInput(interaction: ChatInputCommandInteraction, command: AnyCommand, services: CommandServices): Record<string, unknown> {
   const input: Record<string, unknown> = {};
@@ -54,7 +70,7 @@ function slashInput(interaction: ChatInputCommandInteraction, command: AnyComman
 
 async function run(
   command: AnyCommand,
-  interaction: ChatInputCommandInteraction | ButtonInteraction,
+  interaction: ChatInputCommandInteraction | MessageComponentInteraction,
   ack: Acknowledgement,
   input: Record<string, unknown>,
   services: CommandServices,

@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import type { CallbackQuery, Message, User } from 'telegraf/types';
 import type { Env } from '../../../config/env.ts';
-import { decodeButton } from '../../core/buttons.ts';
+import { decodeButton, decodeChoice } from '../../core/buttons.ts';
 import type { ChatUser } from '../../core/chat-context.ts';
 import { type Command, type CommandServices, dispatch, refusal } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
@@ -75,15 +75,17 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
     const query: CallbackQuery = ctx.callbackQuery;
     const message = query.message;
     const data = 'data' in query ? query.data : undefined;
+    // A choice (`settings:stats=short`) runs its command with that one option, as the presser; else a job button.
+    const choice = data ? decodeChoice(data) : null;
     let press: ReturnType<typeof decodeButton> = null;
     let refused: UserFacingError | null = null;
     try {
-      press = data ? decodeButton(data) : null;
+      press = data && !choice ? decodeButton(data) : null;
     } catch (err) {
       if (!(err instanceof UserFacingError)) throw err;
       refused = err;
     }
-    const command = refused ? refusal(refused) : press ? registry.forButton(press.action) : undefined;
+    const command = refused ? refusal(refused) : press ? registry.forButton(press.action) : choice ? registry.forButton(choice.action) : undefined;
     if (!command || !message) {
       await ctx.answerCbQuery();
       return;
@@ -96,7 +98,7 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
       onStatusMessage: press ? await isStatusMessage(services, press.jobId, message.chat.id, message.message_id) : false,
     });
     chat.locale = resolveLocale(query.from.language_code);
-    await dispatch(command, chat, press ? { jobId: press.jobId } : {}, services);
+    await dispatch(command, chat, press ? { jobId: press.jobId } : choice ? { [choice.field]: choice.value } : {}, services);
     await chat.finish();
   });
 

@@ -84,7 +84,7 @@ export class TelegramChatContext implements ChatContext {
     // Accepted: the status message shows the queued event (with its Cancel button) from the job's writer.
     if (reply.kind === 'accepted' && this.statusMessageId !== undefined) return;
     const body = reply.rich ? richHtml(reply.rich) : htmlText(reply.text);
-    const keyboard = inlineKeyboard(reply.buttons);
+    const keyboard = inlineKeyboard(reply.buttons, reply.choices);
     if (this.statusMessageId !== undefined) await this.edit(this.statusMessageId, body, keyboard);
     else if (reply.confidential && this.chat.type !== 'private') await this.replyPrivately(body, keyboard);
     else this.statusMessageId = (await this.send(this.chat.id, body, keyboard)).message_id;

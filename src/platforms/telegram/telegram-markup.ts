@@ -1,6 +1,6 @@
 // Telegram message markup shared by the bot and the worker's delivery: HTML escaping, length caps, inline buttons.
-import { decodeButton, encodeButton } from '../../core/buttons.ts';
-import type { ReplyButton } from '../../core/chat-context.ts';
+import { decodeButton, encodeButton, encodeChoice } from '../../core/buttons.ts';
+import type { ReplyButton, ReplyChoice } from '../../core/chat-context.ts';
 
 /** Every text we send uses parse_mode HTML; anything that came from a person goes through escapeHtml. */
 export const PARSE_MODE = 'HTML' as const;
@@ -38,8 +38,11 @@ export function parseCallbackData(data: string): Pick<ReplyButton, 'action' | 'j
   return decodeButton(data);
 }
 
-/** One row of buttons; an empty list means "no keyboard" (Telegram removes it on edit). */
-export function inlineKeyboard(buttons: readonly ReplyButton[] | undefined): InlineKeyboard | undefined {
-  if (!buttons || buttons.length === 0) return undefined;
-  return { inline_keyboard: [buttons.map((b) => ({ text: b.label, callback_data: callbackData(b) }))] };
+/** One row of buttons, then the rows of choices; nothing at all means "no keyboard" (Telegram removes it on edit). */
+export function inlineKeyboard(buttons: readonly ReplyButton[] | undefined, choices: readonly (readonly ReplyChoice[])[] = []): InlineKeyboard | undefined {
+  const rows = [
+    ...(buttons && buttons.length > 0 ? [buttons.map((b) => ({ text: b.label, callback_data: callbackData(b) }))] : []),
+    ...choices.filter((row) => row.length > 0).map((row) => row.map((c) => ({ text: c.selected ? `✓ ${c.label}` : c.label, callback_data: encodeChoice(c) }))),
+  ];
+  return rows.length > 0 ? { inline_keyboard: rows } : undefined;
 }

@@ -37,7 +37,11 @@ export class WebJobFeed {
     this.statuses = new JobStatusStore(queue.redis, queue.key());
     this.events = new OwnedQueueEvents(queue.queue.name, redis);
     this.events.on('error', (err) => log.warn({ err: err.message }, 'web job events: Redis error'));
-    this.events.on('waiting', ({ jobId }) => this.soon(jobId, async () => this.fresh(jobId)));
+    this.events.on('waiting', ({ jobId }) => {
+      this.soon(jobId, async () => this.fresh(jobId));
+      // A new job may be placed ahead of others (a priority user, a fair-share turn): their places move back.
+      this.refreshQueued();
+    });
     this.events.on('active', ({ jobId }) => {
       this.soon(jobId, async () => this.fresh(jobId));
       this.refreshQueued();

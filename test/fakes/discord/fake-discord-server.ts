@@ -4,12 +4,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GatewayIntentBits, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import { FakeGateway } from './gateway.ts';
-import { buttonInteraction, slashCommandInteraction } from './interactions.ts';
+import { buttonInteraction, selectInteraction, slashCommandInteraction } from './interactions.ts';
 import { RateLimiter } from './rate-limits.ts';
 import { RestApi } from './rest.ts';
 import { buildRoutes } from './rest-routes.ts';
 import type {
   ButtonPressInput,
+  SelectInput,
   FakeDiscordServerOptions,
   GatewayConnectionInfo,
   GatewayEvent,
@@ -156,6 +157,11 @@ export class FakeDiscordServer extends EventEmitter<FakeDiscordServerEvents> {
   /** Dispatches INTERACTION_CREATE type 3 (MESSAGE_COMPONENT) for a button that must exist, enabled, on that message. */
   async pressButton(input: ButtonPressInput): Promise<{ id: string; token: string }> {
     return this.deliver(buttonInteraction(this.world, input, this.appPermissions));
+  }
+
+  /** A user picks `values` in a string select menu of a message (a /settings panel). */
+  async select(input: SelectInput): Promise<{ id: string; token: string }> {
+    return this.deliver(selectInteraction(this.world, input, this.appPermissions));
   }
 
   private async deliver(rec: InteractionRecord): Promise<{ id: string; token: string }> {

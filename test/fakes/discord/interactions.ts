@@ -1,6 +1,6 @@
 /** Builds INTERACTION_CREATE payloads the way Discord shapes them (slash commands, button presses) and registers their state. */
 import { ComponentType, type APIMessage, type APIUser } from 'discord-api-types/v10';
-import type { ButtonPressInput, FakeUser, SlashCommandInput } from './types.ts';
+import type { ButtonPressInput, FakeUser, SelectInput, SlashCommandInput } from './types.ts';
 import type { InteractionRecord, World } from './world.ts';
 
 export function slashCommandInteraction(world: World, input: SlashCommandInput, appPermissions: string): InteractionRecord {
@@ -30,6 +30,25 @@ export function buttonInteraction(world: World, input: ButtonPressInput, appPerm
   const channel = world.channels.get(stored.message.channel_id);
   return newInteraction(world, appPermissions, 3, input.user, input.roles ?? [], channel?.guild_id ?? null, stored.message.channel_id, {
     data: { custom_id: input.customId, component_type: ComponentType.Button },
+    message: stored.message,
+    componentMessageId: stored.message.id,
+  });
+}
+
+/** A string select menu pick, as Discord sends it: only values among the menu's options, within min/max. */
+export function selectInteraction(world: World, input: SelectInput, appPermissions: string): InteractionRecord {
+  const stored = world.store.get(input.messageId);
+  if (!stored || stored.deleted) throw new Error(`select: no message ${input.messageId}`);
+  const menu = findComponent(stored.message.components ?? [], input.customId);
+  if (!menu || menu.type !== ComponentType.StringSelect) throw new Error(`select: message ${input.messageId} has no select menu ${input.customId}`);
+  const options = (menu.options as { value: string }[] | undefined) ?? [];
+  const min = Number(menu.min_values ?? 1);
+  const max = Number(menu.max_values ?? 1);
+  if (input.values.length < min || input.values.length > max) throw new Error(`select: ${input.values.length} values, the menu takes ${min}..${max}`);
+  for (const v of input.values) if (!options.some((o) => o.value === v)) throw new Error(`select: ${v} is not an option of ${input.customId}`);
+  const channel = world.channels.get(stored.message.channel_id);
+  return newInteraction(world, appPermissions, 3, input.user, input.roles ?? [], channel?.guild_id ?? null, stored.message.channel_id, {
+    data: { custom_id: input.customId, component_type: ComponentType.StringSelect, values: [...input.values] },
     message: stored.message,
     componentMessageId: stored.message.id,
   });

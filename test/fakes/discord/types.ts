@@ -105,6 +105,11 @@ export interface ButtonPressInput {
   customId: string;
 }
 
+/** A user picking values in a string select menu of a message. */
+export interface SelectInput extends ButtonPressInput {
+  values: string[];
+}
+
 /** Read-only snapshot of everything the fake knows about one interaction. */
 export interface InteractionState {
   id: string;
