@@ -172,6 +172,8 @@ export const MESSAGE_TEXTS = {
   'web.seed_hint': 'The same prompt, preset and seed give the same video',
   'web.negative': 'Negative prompt (optional)',
   'web.submit': 'Make the video',
+  'web.settings_save': 'Save my settings',
+  'web.settings_reset': 'Forget my settings',
   'web.recent': 'Your clips',
   'web.none_yet': 'No clips yet: yours appear here, newest first.',
   'web.eta': 'ready in about {eta}',

@@ -141,6 +141,8 @@ export const zhCN = {
   'web.seed_hint': '相同的提示词、预设和种子会生成相同的视频',
   'web.negative': '反向提示词（可选）',
   'web.submit': '生成视频',
+  'web.settings_save': '保存我的设置',
+  'web.settings_reset': '忘记我的设置',
   'web.recent': '你的片段',
   'web.none_yet': '还没有片段：你的片段会显示在这里，最新的在前。',
   'web.eta': '约 {eta} 后完成',

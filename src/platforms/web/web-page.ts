@@ -1,13 +1,42 @@
 // The page's HTML: plain, accessible markup that reads on a phone; static/app.js brings it to life (form
 // submits, Server-Sent Events). Every text comes from the catalogue and is escaped here.
 import type { PresetBook } from '../../../config/presets.ts';
+import { LOCALES } from '../../core/locale.ts';
 import { text } from '../../core/texts.ts';
+import type { UserSettings } from '../../core/user-settings.ts';
 
 export interface PageModel {
   presets: PresetBook;
   csrf: string;
   demoModel: boolean;
   promptMaxChars: number;
+  /** The user's /settings, shown in the settings form. */
+  settings?: UserSettings;
+}
+
+/** The /settings form: posts to /api/settings (no script needed); an empty choice is the bot's default. */
+function settingsForm(m: PageModel): string {
+  const s = m.settings ?? {};
+  const unset = escapeHtml(text('settings.unset'));
+  const select = (name: string, values: readonly { value: string; label: string }[], current: string | undefined) =>
+    `<select id="settings-${name}" name="${name}"><option value="">${unset}</option>${values
+      .map((v) => `<option value="${escapeHtml(v.value)}"${v.value === current ? ' selected' : ''}>${escapeHtml(v.label)}</option>`)
+      .join('')}</select>`;
+  return `<details id="settings"><summary>${escapeHtml(text('settings.title'))}</summary>
+<form id="settings-form" method="post" action="/api/settings">
+<input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
+<label for="settings-preset">${escapeHtml(text('command.settings.preset'))}</label>
+${select('preset', m.presets.names.map((n) => ({ value: n, label: n })), s.preset)}
+<label for="settings-negativePrompt">${escapeHtml(text('command.settings.negative'))}</label>
+<input id="settings-negativePrompt" name="negativePrompt" autocomplete="off" value="${escapeHtml(s.negativePrompt ?? '')}">
+<label for="settings-language">${escapeHtml(text('command.settings.language'))}</label>
+${select('language', LOCALES.map((l) => ({ value: l, label: text(`language.${l}`) })), s.language)}
+<label for="settings-stats">${escapeHtml(text('command.settings.stats'))}</label>
+${select('stats', (['full', 'short'] as const).map((v) => ({ value: v, label: text(`settings.stats_${v}`) })), s.stats)}
+<button type="submit">${escapeHtml(text('web.settings_save'))}</button>
+<button type="submit" name="action" value="reset">${escapeHtml(text('web.settings_reset'))}</button>
+</form>
+</details>`;
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
@@ -71,6 +100,7 @@ ${banner}
 <button type="submit">${escapeHtml(text('web.submit'))}</button>
 <p id="message" role="status" aria-live="polite"></p>
 </form>
+${settingsForm(m)}
 <section aria-labelledby="clips-title">
 <h2 id="clips-title">${escapeHtml(text('web.recent'))}</h2>
 <p id="live" role="status" aria-live="polite"></p>

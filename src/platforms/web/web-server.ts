@@ -12,6 +12,7 @@ import type { Env } from '../../../config/env.ts';
 import type { Reply } from '../../core/chat-context.ts';
 import { type Command, type CommandServices, dispatch } from '../../core/command.ts';
 import { text } from '../../core/texts.ts';
+import { userSettingsStore } from '../../core/user-settings.ts';
 import { jobResultSchema, parseJobRequest } from '../../queue/job-contract.ts';
 import { DEMO_PRESETS_FILE } from '../../../worker/engine-client/model-resolution.ts';
 import { accessGate, checkWebSettings, isLoopback } from './web-access.ts';
@@ -38,6 +39,17 @@ const videoForm = z
   })
   .strict();
 const buttonForm = z.object({ csrf: z.string().optional() }).strict();
+// The settings form sends every field: an empty one means "the bot's default" (/settings stores no value for it).
+const settingsForm = z
+  .object({
+    preset: z.string().optional(),
+    negativePrompt: z.string().optional(),
+    language: z.string().optional(),
+    stats: z.string().optional(),
+    action: z.literal('reset').optional(),
+    csrf: z.string().optional(),
+  })
+  .strict();
 
 export interface WebPlatformOptions {
   config: Env;
@@ -125,12 +137,14 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
     return { replies: ctx.replies, view };
   };
 
-  app.get('/', (req, res) => {
+  app.get('/', async (req, res) => {
     const userId = identity.userOrNew(req, res);
+    // The settings form shows what is stored; Redis down shows it empty (a save then says the queue is down).
+    const settings = await userSettingsStore(services).get(`web:${userId}`).catch(() => ({}));
     res
       .type('html')
       .set('cache-control', 'no-store')
-      .send(renderPage({ presets: services.presets, csrf: identity.csrfToken(userId), demoModel: demoModel(), promptMaxChars: config.PROMPT_MAX_CHARS }));
+      .send(renderPage({ presets: services.presets, csrf: identity.csrfToken(userId), demoModel: demoModel(), promptMaxChars: config.PROMPT_MAX_CHARS, settings }));
   });
   app.get('/static/:file', (req, res) => {
     const file = req.params.file;
@@ -161,6 +175,17 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
       answer(req, res, replies, view);
     });
   }
+
+  // /settings as a form: the same command, the same checks and answers as in chat.
+  app.post('/api/settings', async (req, res) => {
+    const form = settingsForm.safeParse(req.body ?? {});
+    const userId = formUser(req, res, (req.body as { csrf?: unknown } | undefined)?.csrf);
+    if (!userId) return;
+    if (!form.success) return void refuse(req, res, 400, text('bad_option', { option: badField(form.error) }));
+    const { csrf: _csrf, ...input } = form.data;
+    const { replies } = await run(commands.settings, userId, input.action ? { action: 'reset' } : input);
+    answer(req, res, replies);
+  });
 
   // The user's recent clips as they stand (the page gets the same through /api/events; this is for scripts).
   app.get('/api/videos', async (req, res) => {
