@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { after, afterEach, before, describe, test } from 'node:test';
 import { type Job, QueueEvents, UnrecoverableError } from 'bullmq';
 import { formatStats } from '../../src/core/stats.ts';
+import { metricsRegistry } from '../../src/ops/metrics.ts';
 import { type JobRequest, type JobResult, jobResultSchema } from '../../src/queue/job-contract.ts';
 import { OwnedQueueEvents } from '../../src/queue/queue-events.ts';
 import { TelegramDelivery } from '../../src/platforms/telegram/telegram-delivery.ts';
@@ -56,6 +57,10 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     assert.ok(job, 'job found');
     return { job, result: jobResultSchema.parse(await job.waitUntilFinished(events, 60_000)) };
   }
+  const deliveryRetries = async () => {
+    const metric = (await metricsRegistry.getSingleMetric('cogcast_delivery_retries_total')?.get())?.values.find((v) => v.labels.platform === 'telegram');
+    return metric?.value ?? 0;
+  };
   const firstIndex = (texts: string[], pattern: RegExp) => texts.findIndex((t) => pattern.test(t));
   /** The next job stops at its first step, once the worker heard of it, until resume(). */
   const pauseEngineAtFirstStep = () => {
@@ -189,6 +194,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     const status = await h.answerTo(request);
     await h.server.waitForCall('editMessageText', (c) => c.status === 200 && Number(c.params.chat_id) === BOB.id && String(c.params.text).startsWith('⏳ Queued'));
     const from = h.server.calls.length;
+    const retriesBefore = await deliveryRetries();
     h.server.failNext('editMessageText', tooManyRequests(1), 2);
     h.server.failNext('sendVideo', tooManyRequests(1), 1);
 
@@ -206,6 +212,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     const sends = later.filter((c) => c.method === 'sendVideo');
     assert.deepEqual(sends.map((c) => c.status), [429, 200]);
     assert.ok(sends[1]!.at - sends[0]!.at >= 950, 'sendVideo waited for retry_after');
+    assert.equal((await deliveryRetries()) - retriesBefore, 1, 'the retried sendVideo counted in cogcast_delivery_retries_total');
     assert.equal(videosFor(request).length, 1, 'posted exactly once');
     assert.equal((await uploadOf(video)).files.length, 1);
   });

@@ -2,12 +2,13 @@
 // across processes), the MP4 with its stats on that same message; a channel message once the token is gone.
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { DiscordAPIError, REST, type RawFile } from '@discordjs/rest';
+import { DiscordAPIError, REST, RESTEvents, type RawFile } from '@discordjs/rest';
 import { UnrecoverableError } from 'bullmq';
 import { type APIMessage, MessageFlags, type RESTPatchAPIWebhookWithTokenMessageJSONBody, Routes } from 'discord-api-types/v10';
 import type { Logger } from 'pino';
 import { type DiscordTarget, discordTargetSchema } from './discord-target.ts';
 import { logger } from '../../core/log.ts';
+import { countDeliveryRetry } from '../../ops/metrics.ts';
 import type { JobStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
 import type { JobRequest } from '../../queue/job-contract.ts';
@@ -56,6 +57,8 @@ export class DiscordDelivery implements PlatformOutbound, StatusSurface {
   constructor(private readonly opts: DiscordDeliveryOptions) {
     // @discordjs/rest queues per route bucket and waits out 429s (Retry-After) itself; uploads get a long timeout.
     this.rest = new REST({ api: opts.apiBase, timeout: 120_000 }).setToken(opts.token);
+    // Each time @discordjs/rest holds a call back for a rate limit counts in cogcast_delivery_retries_total.
+    this.rest.on(RESTEvents.RateLimited, () => countDeliveryRetry('discord'));
     this.now = opts.now ?? Date.now;
     this.log = opts.log ?? logger('discord-delivery');
     this.paceMs = opts.progressIntervalMs ?? 2000;

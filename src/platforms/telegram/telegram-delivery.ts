@@ -11,6 +11,7 @@ import type { ReplyParameters } from 'telegraf/types';
 import { z } from 'zod';
 import type { Env } from '../../../config/env.ts';
 import { logger } from '../../core/log.ts';
+import { countDeliveryRetry } from '../../ops/metrics.ts';
 import { type JobStats, formatStats } from '../../core/stats.ts';
 import { text } from '../../core/texts.ts';
 import type { JobRequest } from '../../queue/job-contract.ts';
@@ -210,7 +211,10 @@ export class TelegramDelivery implements PlatformOutbound {
         {
           attempts: 6,
           maxWaitMs: this.retryBudgetMs,
-          onRetry: (err, waitMs) => this.log.info({ jobId, waitMs, err: (err as Error).message }, `send${what.kind === 'video' ? 'Video' : 'Document'} failed: retrying`),
+          onRetry: (err, waitMs) => {
+            countDeliveryRetry('telegram');
+            this.log.info({ jobId, waitMs, err: (err as Error).message }, `send${what.kind === 'video' ? 'Video' : 'Document'} failed: retrying`);
+          },
         },
       );
     } catch (err) {
