@@ -48,14 +48,18 @@ describe('a zh-CN Telegram user', () => {
 
   test('every stage, the caption and the buttons in Simplified Chinese', async () => {
     // Held in the queue until its queued state is shown, then let through; 12 steps, so the status shows one.
-    await worker.worker.pause(true);
+    // The queue is paused, not the worker: a worker already waiting for a job may still take it after pause().
+    await h.services.queue.queue.pause();
     const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny-slow seed=5');
     const status = await h.answerTo(request);
-    await h.waitForText(status, /^⏳ 已排队/);
+    await h.waitForText(status, /^⏳ 已排队/).catch(async (err: Error) => {
+      await h.services.queue.queue.resume();
+      throw err;
+    });
     // The tiny engine's steps take a few ms and the decode after them is a stage of its own: the engine stops at
     // its first step (once the worker heard of it) until the status message shows it.
     holds.hold('generate');
-    worker.worker.resume();
+    await h.services.queue.queue.resume();
     await holds.reached('generate', 60_000);
     await h.waitForText(status, /^🎨 生成中/).finally(() => holds.release('generate'));
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
@@ -115,15 +119,16 @@ describe('a ru Discord user', () => {
     server.sendSlashCommand({ user: ivan, roles: [server.roleId('Member')], commandName: 'video', locale: 'ru', options });
 
   test('the stages, the stats embed and the Reroll button in Russian', async () => {
-    // Held in the queue until its queued state is shown, then let through.
-    await worker.worker.pause(true);
+    // Held in the queue until its queued state is shown, then let through (the queue paused, not the worker).
+    await services.queue.queue.pause();
     const { id, token } = await video([
       { name: 'prompt', value: 'рыжая лиса в снегу', type: 3 },
       { name: 'seed', value: 9, type: 4 },
       { name: 'negative', value: '  туман,   размытость ', type: 3 },
     ]);
-    await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('В очереди')), 20_000);
-    worker.worker.resume();
+    await server
+      .waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('В очереди')), 20_000)
+      .finally(() => services.queue.queue.resume());
     const final = await server.waitFor(() => {
       const original = server.interaction(token)?.original;
       return original && original.attachments.length > 0 ? original : undefined;
