@@ -15,7 +15,6 @@ import { DiscordDelivery } from '../../src/platforms/discord/discord-delivery.ts
 import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { probeVideo } from '../helpers/ffprobe.ts';
-import { type StageHolds, stageHolds } from '../helpers/stage-holds.ts';
 import { type TestConfig, testConfig } from '../helpers/test-config.ts';
 
 const TOKEN = 'fake-discord-bot-token';
@@ -53,7 +52,6 @@ describe('Discord bot end to end', () => {
   let server: FakeDiscordServer;
   let services: ReturnType<typeof createCommandServices>;
   let worker: RunningWorker;
-  let holds: StageHolds;
   let bot: RunningDiscordBot;
 
   before(async () => {
@@ -72,14 +70,12 @@ describe('Discord bot end to end', () => {
     });
     services = createCommandServices(t.config);
     const delivery = new DiscordDelivery({ token: TOKEN, apiBase: api, workDir: join(t.tmp, 'discord'), progressIntervalMs: 300 });
-    holds = stageHolds(join(t.tmp, 'holds'));
-    worker = await startVideoWorker({ ...t.config, ENGINE_PYTHON: holds.env.ENGINE_PYTHON! }, { deliveries: [delivery] });
+    worker = await startVideoWorker(t.config, { deliveries: [delivery] });
     bot = await startDiscordBot(t.config, services);
   });
-  // A failed test must not leave the next one's job held at its first step.
-  afterEach(() => holds?.releaseAll());
+  // A failed test must not leave the engine frozen for the next one.
+  afterEach(() => void worker?.engine.kill('SIGCONT'));
   after(async () => {
-    holds?.releaseAll();
     await bot?.stop();
     await worker?.close();
     await services?.close();
@@ -99,13 +95,23 @@ describe('Discord bot end to end', () => {
     return original && original.attachments.length > 0 ? original : undefined;
   };
   /**
-   * The tiny engine takes ~15 ms a step, faster than a button press travels: the next job stops at its first step
-   * (the stage-holds gate passes that step to the worker, then stops the engine), so the test can act while the
-   * job is surely running; thaw() lets it go on.
+   * The tiny engine takes ~15 ms a step, faster than a button press travels: freeze it (SIGSTOP) at the first
+   * step of the job with this prompt, so the test can act while the job is surely running; thaw() resumes it.
    */
-  function freezeAtFirstStep(): { frozen: Promise<void>; thaw(): void } {
-    holds.hold('generate');
-    return { frozen: holds.reached('generate', 60_000), thaw: () => holds.release('generate') };
+  function freezeAtFirstStep(prompt: string): { frozen: Promise<void>; thaw(): void } {
+    let onProgress: (job: Job, data: unknown) => void = () => undefined;
+    const frozen = new Promise<void>((resolve) => {
+      onProgress = (job, data) => {
+        if (job.data.prompt !== prompt || (data as { stage?: string }).stage !== 'generating') return;
+        worker.worker.off('progress', onProgress);
+        worker.engine.kill('SIGSTOP');
+        resolve();
+      };
+      worker.worker.on('progress', onProgress);
+    });
+    // Bounded: a job that never reports a step fails the test instead of hanging it.
+    const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no generating step of "${prompt}" within 60 s`)), 60_000).unref());
+    return { frozen: Promise.race([frozen, timeout]), thaw: () => worker.engine.kill('SIGCONT') };
   }
   async function assertPlayableClip(message: APIMessage): Promise<void> {
     const [attachment] = message.attachments;
@@ -138,7 +144,7 @@ describe('Discord bot end to end', () => {
   });
 
   test('/video: deferred at once, edited with queue and progress, then the MP4 with a stats embed and Reroll; a 429 on an edit is waited out', async () => {
-    const engine = freezeAtFirstStep();
+    const engine = freezeAtFirstStep('a red fox in the snow');
     const { id, token } = await video(alice, 'a red fox in the snow', [{ name: 'seed', value: 7, type: INTEGER }]);
     await engine.frozen;
     await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('Queued')), 10_000);
@@ -209,7 +215,7 @@ describe('Discord bot end to end', () => {
   });
 
   test("Cancel: a stranger's press is refused privately; the owner's stops the running job", async () => {
-    const engine = freezeAtFirstStep();
+    const engine = freezeAtFirstStep('a slow sunrise over hills');
     const { token } = await video(alice, 'a slow sunrise over hills', [{ name: 'preset', value: 'tiny-slow', type: STRING }]);
     await engine.frozen;
     const status = await server.waitFor(() => {
@@ -242,7 +248,7 @@ describe('Discord bot end to end', () => {
   });
 
   test('a job that outlives its interaction token is posted as a channel message mentioning the user', async () => {
-    const engine = freezeAtFirstStep();
+    const engine = freezeAtFirstStep('a lantern at dusk');
     const { token } = await video(alice, 'a lantern at dusk', [{ name: 'preset', value: 'tiny-slow', type: STRING }, { name: 'seed', value: 21, type: INTEGER }]);
     await engine.frozen;
     await server.waitFor(() => /Generating/.test(server.interaction(token)?.original?.content ?? ''), 30_000);
