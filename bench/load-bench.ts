@@ -55,7 +55,7 @@ async function scenario(name: string) {
   configureLogs(t.config);
   const services = createCommandServices(t.config);
   try {
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
     const plan = loadPlan(users, requests, name === 'spread' ? spreadMs : 0);
     const loop = monitorEventLoopDelay({ resolution: 10 });
     loop.enable();

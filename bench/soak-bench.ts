@@ -147,7 +147,7 @@ const samples: Awaited<ReturnType<typeof sample>>[] = [];
 const durations: number[] = [];
 try {
   await events.waitUntilReady();
-  await services.queue.queue.waitUntilReady();
+  await services.queue.primary.queue.waitUntilReady();
   const worker = await startVideoWorker(t.config);
   enginePid = () => worker.engine.pid;
   try {
@@ -175,7 +175,7 @@ try {
       await sleep(50);
     }
     const runS = (performance.now() - runStart) / 1000;
-    for (const job of await services.queue.queue.getCompleted(0, 1000)) if (job.finishedOn && job.processedOn) durations.push(job.finishedOn - job.processedOn);
+    for (const job of await services.queue.primary.queue.getCompleted(0, 1000)) if (job.finishedOn && job.processedOn) durations.push(job.finishedOn - job.processedOn);
     const end = await sample(done);
     // One retention period plus a sweep later: what is left once the janitor has caught up.
     await sleep((retentionS + janitorS + 1) * 1000);

@@ -36,7 +36,7 @@ export const cancelCommand = {
     for (const jobId of jobIds) {
       try {
         // Read before cancelling: a removed job is gone, and its status message must still be marked.
-        const delivery = jobRequestSchema.shape.delivery.safeParse((await services.queue.queue.getJob(jobId))?.data?.delivery);
+        const delivery = jobRequestSchema.shape.delivery.safeParse((await services.queue.getJob(jobId))?.data?.delivery);
         const { outcome, owner: jobOwner } = await cancelJob(services.queue, jobId, owner, ctx.user.isAdmin);
         if (outcome === 'removed') {
           // A removed job never reaches a worker, so nobody else releases its quota (its owner's, whoever

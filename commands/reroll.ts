@@ -21,7 +21,7 @@ export const rerollCommand = {
   ack: 'public',
   button: { ack: 'public' },
   async execute(ctx, input, services) {
-    const job = await services.queue.queue.getJob(input.jobId);
+    const job = await services.queue.getJob(input.jobId);
     if (!job) throw new UserFacingError('job_not_found');
     const original = parseJobRequest(job.data);
     // A forged button must not copy someone's prompt into another chat: the owner anywhere, others only where it was made.

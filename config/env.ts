@@ -3,6 +3,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { config as loadDotenv } from 'dotenv';
 import { z } from 'zod';
 import { engineSettingsSchema } from '../worker/engine-client/engine-protocol.ts';
+import { MODEL_NAMES } from './models.ts';
 
 const positiveInt = z.coerce.number().int().positive();
 const nonNegativeInt = z.coerce.number().int().nonnegative();
@@ -66,6 +67,10 @@ export const ENV_REGISTRY = {
 
   PROMPT_MAX_CHARS: v(positiveInt, '500', 'Longest prompt accepted, in characters after clean-up'),
   PROMPT_BLOCKLIST: v(z.string(), '', 'Comma-separated words or /regex/ patterns refused in prompts (case-insensitive)'),
+  IMAGE_MAX_BYTES: v(positiveInt, '10485760', 'Largest picture accepted for image-to-video, in bytes (checked before and while it downloads)'),
+  IMAGE_MIN_SIDE: v(positiveInt, '128', 'Smallest width or height of a picture accepted for image-to-video, in pixels'),
+  IMAGE_MAX_MEGAPIXELS: v(positiveNumber, '40', 'Most pixels a picture may have (millions), so a small file cannot unpack into a huge one'),
+  IMAGE_TTL_SECONDS: v(positiveInt, '86400', 'How long a job\'s prepared picture is kept in Redis (for its retries and rerolls)'),
   QUOTA_MAX_PENDING_PER_USER: v(positiveInt, '2', 'Jobs one user may have waiting or running at once'),
   QUOTA_MAX_JOBS_PER_HOUR: v(positiveInt, '10', 'Jobs one user may submit per rolling hour'),
   RATE_LIMIT_PER_USER_PER_MINUTE: v(positiveInt, '20', 'Commands (any kind, buttons too) one user may send per minute before being told to slow down'),
@@ -81,6 +86,7 @@ export const ENV_REGISTRY = {
   ETA_DEFAULT_SECONDS_PER_STEP: v(positiveNumber, '0.6', 'Seconds per denoising step assumed for ETAs until real jobs have been timed'),
 
   ENGINE_MODEL: v(z.string().min(1), 'auto', 'auto = models/CogVideoX-2b or the hub id on a CUDA host, else the tiny demo model (clips are noise); or a local diffusers-layout directory, or a hub id where the host has internet'),
+  ENGINE_MODEL_NAME: v(z.enum(['auto', ...MODEL_NAMES]), 'auto', 'Which catalogue model (config/models.ts) the worker holds; auto = read from the model directory\'s model_index.json and transformer config. The worker takes only that model\'s presets'),
   ENGINE_PYTHON: v(z.string().min(1), '.venv/bin/python', "The engine's Python interpreter (npm start/test build .venv)"),
   ENGINE_DEVICE: v(engine.device, 'auto', 'auto, cpu, cuda or cuda:N'),
   ENGINE_DTYPE: v(engine.dtype, 'auto', 'auto = float16 on GPU, float32 on CPU'),

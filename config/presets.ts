@@ -4,6 +4,7 @@
 // (`.meta()` adds what zod's checks cannot export: the 4k+1 frame counts, non-empty, the fidelity flag).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { DEFAULT_MODEL, type ModelName, modelNameSchema } from './models.ts';
 
 /** Error texts both sides print: zod here, the engine from the schema's `errorMessage` (ajv-errors' keyword). */
 export const PRESET_RULES = {
@@ -34,6 +35,8 @@ const side = z.int().min(1).multipleOf(SIDE_MULTIPLE);
 export const presetSchema = z
   .strictObject({
     description: z.string().min(1),
+    /** The model it runs (config/models.ts); absent: cogvideox-2b. Workers take only their model's presets. */
+    model: modelNameSchema.optional(),
     width: side,
     height: side,
     frames: z
@@ -114,4 +117,25 @@ export function loadPresets(path: string): PresetBook {
     throw new PresetsFileError(`presets file ${path}: ${(err as Error).message}`);
   }
   return parsePresets(raw, `presets file ${path}`);
+}
+
+/** The model a preset runs. */
+export function presetModel(preset: Pick<PresetSpec, 'model'>): ModelName {
+  return preset.model ?? DEFAULT_MODEL;
+}
+
+/** Every model some preset of the book runs, in the book's order. */
+export function modelsOf(book: PresetBook): ModelName[] {
+  return [...new Set([...book.byName.values()].map(presetModel))];
+}
+
+/**
+ * The presets a worker holding `model` serves, as a document its engine warms (the default: the book's when it is
+ * one of them, else the first); null when the book has none for that model.
+ */
+export function presetsForModel(book: PresetBook, model: ModelName): PresetsDocument | null {
+  const entries = Object.entries(book.document.presets).filter(([, spec]) => presetModel(spec) === model);
+  if (entries.length === 0) return null;
+  const names = entries.map(([name]) => name);
+  return { ...book.document, default: names.includes(book.defaultName) ? book.defaultName : names[0]!, presets: Object.fromEntries(entries) };
 }

@@ -8,7 +8,7 @@ import { RateLimiter } from './core/rate-limit.ts';
 import { logger } from './core/log.ts';
 import { JobEvents } from './queue/job-events.ts';
 import { cogcastKey, commandConnection } from './queue/redis.ts';
-import { videoQueueFromConfig } from './queue/video-queue.ts';
+import { VideoQueues } from './queue/video-queues.ts';
 import { PlatformOutbounds, configuredOutbounds } from './platforms/configured-outbounds.ts';
 
 export function createCommandServices(config: Env = loadEnv()): CommandServices & { close(): Promise<void> } {
@@ -18,12 +18,12 @@ export function createCommandServices(config: Env = loadEnv()): CommandServices 
   // outbound writers as the worker's.
   const outbounds = new PlatformOutbounds({ redis, prefix: cogcastKey(config.QUEUE_NAME) });
   for (const outbound of configuredOutbounds(config)) outbounds.register(outbound);
-  const queue = videoQueueFromConfig(config, redis, presets, new JobEvents(outbounds.store, outbounds));
+  const queue = new VideoQueues(config, redis, presets, new JobEvents(outbounds.store, outbounds));
   const quota = new UserQuota(
     redis,
     queue.key(),
     { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR },
-    async (jobId) => ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes(await queue.queue.getJobState(jobId)),
+    async (jobId) => ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'].includes((await (await queue.getJob(jobId))?.getState()) ?? 'unknown'),
   );
   const log = logger('commands');
   return {

@@ -19,6 +19,7 @@ import type { PlatformOutbound } from '../src/platforms/platform.ts';
 import { DeliveryMarker } from './jobs/delivery-marker.ts';
 import { EngineClient } from './engine-client/engine-client.ts';
 import { engineSettings, PROJECT_ROOT } from './engine-client/engine-settings.ts';
+import { heldModel } from './engine-client/model-identity.ts';
 import { type ResolvedModel, resolveEngineModel } from './engine-client/model-resolution.ts';
 import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
@@ -67,6 +68,8 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     (await resolveEngineModel({ requested: config.ENGINE_MODEL, device: config.ENGINE_DEVICE, python: resolve(config.ENGINE_PYTHON), presetsFileSet: isSetByOperator('PRESETS_FILE'), root: PROJECT_ROOT, log }));
   const presetsFile = model.presetsFile ?? config.PRESETS_FILE;
   const presets = loadPresets(presetsFile);
+  // The catalogue model in ENGINE_MODEL: its lane is the one queue this worker takes jobs from.
+  const held = heldModel(config.ENGINE_MODEL_NAME, model.model);
   const redis = workerConnection(config);
   const subscriber = workerConnection(config);
   // BullMQ never closes a connection it was handed, so close() quits this one itself.
@@ -74,12 +77,12 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
   // The platforms' outbound side, reached through its one registry: delivery, and the status messages' writers.
   const outbounds = workerOutbounds(config, { redis, prefix: cogcastKey(config.QUEUE_NAME), log: log.child({ component: 'outbound' }) }, options.deliveries ?? []);
   const events = new JobEvents(outbounds.store, outbounds);
-  const queue = videoQueueFromConfig(config, redis, presets, events);
+  const queue = videoQueueFromConfig(config, redis, presets, held, events);
   const engine = new EngineClient({
     python: resolve(config.ENGINE_PYTHON),
     engineDir: ENGINE_DIR,
     // One validated document; the rest of the engine's environment is allow-listed (engine-environment.ts).
-    settings: engineSettings(config, presets, model.model),
+    settings: engineSettings(config, presets, model.model, held),
     // Library progress bars (huggingface_hub, transformers, diffusers) would be log lines: progress goes through the protocol.
     env: { ...process.env, ...options.engineEnv, HF_HUB_DISABLE_PROGRESS_BARS: '1' },
     startTimeoutMs: config.ENGINE_START_TIMEOUT_S * 1000,
@@ -95,13 +98,13 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
     await heartbeat.stop();
     throw err;
   });
-  log.info({ device: ready.device, gpu: ready.gpu_name, warmup: ready.warmup_seconds }, 'engine ready');
+  log.info({ device: ready.device, gpu: ready.gpu_name, warmup: ready.warmup_seconds, model: held, queue: queue.queue.name }, 'engine ready');
 
   const prefix = queue.key();
   const lockDuration = options.lockDurationMs ?? config.WORKER_LOCK_DURATION_MS;
   const lockWatch = new LockWatch(lockDuration);
   const worker = new Worker<JobRequest, JobResult>(
-    config.QUEUE_NAME,
+    queue.queue.name,
     scrubbedProcessor(createVideoProcessor({
       engine,
       presets,

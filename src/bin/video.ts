@@ -79,7 +79,8 @@ if (args.values.help) {
 }
 const services = createCommandServices(config);
 const out = resolve(typeof args.values.out === 'string' ? args.values.out : `cogcast-${Date.now()}.mp4`);
-const events = new OwnedQueueEvents(config.QUEUE_NAME, config);
+// One event stream per model lane, ready before the job is queued, so its first progress is not missed.
+const laneEvents = new Map([...services.queue.lanes.values()].map((lane) => [lane.queue.name, new OwnedQueueEvents(lane.queue.name, config)]));
 let embedded: RunningWorker | null = null;
 let exitCode = 0;
 const replies: Reply[] = [];
@@ -99,17 +100,19 @@ const ctx: ChatContext = {
 
 try {
   // Both connections up before the first command, so a slow connect is not taken for Redis being down.
-  await Promise.all([events.waitUntilReady(), services.queue.queue.waitUntilReady()]);
+  await Promise.all([...[...laneEvents.values()].map((events) => events.waitUntilReady()), ...[...services.queue.lanes.values()].map((lane) => lane.queue.waitUntilReady())]);
   await dispatch(command, ctx, undefined, services, { input: () => rawInput(options, args) });
   if (replies.some((r) => r.kind === 'error')) exitCode = 1;
   const jobId = replies.find((r) => r.kind === 'accepted')?.jobId;
   if (jobId) {
-    if (!args.values['no-worker'] && (await services.queue.queue.getWorkersCount()) === 0) {
+    const found = await services.queue.findJob(jobId);
+    if (!found) throw new Error(`job ${jobId} vanished from the queue`);
+    const { job, lane } = found;
+    const events = laneEvents.get(lane.queue.name)!;
+    if (!args.values['no-worker'] && (await lane.queue.getWorkersCount()) === 0) {
       process.stderr.write(`${text('cli.starting_worker')}\n`);
       embedded = await startVideoWorker(config);
     }
-    const job = await services.queue.queue.getJob(jobId);
-    if (!job) throw new Error(`job ${jobId} vanished from the queue`);
     // The terminal is the CLI's status message: a cli-progress bar on a terminal, one line per event elsewhere.
     const display = terminalProgress(job.data);
     events.on('progress', ({ jobId: id, data }) => {
@@ -127,7 +130,7 @@ try {
   process.stderr.write(`${text('cli.failed', { reason: (err as Error).message })}\n`);
 } finally {
   await embedded?.close();
-  await events.close();
+  await Promise.all([...laneEvents.values()].map((events) => events.close()));
   await services.close();
 }
 process.exit(exitCode);

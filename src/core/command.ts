@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Env } from '../../config/env.ts';
 import type { PresetBook } from '../../config/presets.ts';
-import type { VideoQueue } from '../queue/video-queue.ts';
+import type { VideoQueues } from '../queue/video-queues.ts';
 import type { ChatContext, Platform } from './chat-context.ts';
 import { QueueUnavailableError } from './command-errors.ts';
 import { UserFacingError, type UserErrorCode, renderUserMessage } from './errors.ts';
@@ -17,7 +17,7 @@ import type { RateLimiter } from './rate-limit.ts';
 export interface CommandServices {
   env: Env;
   presets: PresetBook;
-  queue: VideoQueue;
+  queue: VideoQueues;
   quota: UserQuota;
   rateLimit: RateLimiter;
   blocklist: Blocklist;

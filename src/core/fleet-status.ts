@@ -1,5 +1,6 @@
 // The /gpu status text: workers, queue and Redis from one snapshot, with health warnings, in short lines for a phone.
 import type { Env } from '../../config/env.ts';
+import { DEFAULT_MODEL } from '../../config/models.ts';
 import type { WorkerHeartbeat } from './heartbeat.ts';
 import type { Tier } from './priority-tiers.ts';
 
@@ -24,7 +25,15 @@ export interface FleetSnapshot {
   now: number;
   redis: { reachable: boolean; latencyMs: number | null };
   /** null when Redis could not be read. */
-  queue: { waiting: number; active: number; delayed: number; failedLastHour: number; tiers?: Record<Tier, number> } | null;
+  queue: {
+    waiting: number;
+    active: number;
+    delayed: number;
+    failedLastHour: number;
+    tiers?: Record<Tier, number>;
+    /** Each model's lane: its jobs and the live workers holding the model. */
+    models?: { model: string; waiting: number; active: number; workers: number }[];
+  } | null;
   /** Workers whose heartbeat is current. */
   workers: WorkerHeartbeat[];
   /** Workers seen recently whose heartbeat expired: dead, hung or cut off from Redis. */
@@ -48,6 +57,9 @@ export function fleetWarnings(snapshot: FleetSnapshot, t: FleetThresholds): stri
   if (!snapshot.redis.reachable) return ['Redis: UNREACHABLE'];
   const warnings: string[] = [];
   if (snapshot.workers.length === 0) warnings.push('no GPU worker alive: jobs will wait');
+  if (snapshot.workers.length > 0) {
+    for (const lane of snapshot.queue?.models ?? []) if (lane.workers === 0 && lane.waiting > 0) warnings.push(`${lane.model}: ${lane.waiting} waiting, no live worker holds it`);
+  }
   for (const m of snapshot.missing) warnings.push(`${m.workerId}: no heartbeat for ${ago(snapshot.now - m.lastSeenAt)} (down?)`);
   for (const w of sortedWorkers(snapshot.workers)) {
     const gpu = w.gpu;
@@ -79,7 +91,7 @@ function sortedWorkers(workers: WorkerHeartbeat[]): WorkerHeartbeat[] {
 export function renderWorker(w: WorkerHeartbeat, now: number): string[] {
   const gpu = w.gpu;
   const device = w.device === null ? 'GPU not known yet' : gpu === null ? `no GPU (${w.device})` : (gpu.name ?? w.device);
-  const lines = [`🖥 ${w.workerId} · ${device}`];
+  const lines = [`🖥 ${w.workerId} · ${device} · ${w.model ?? DEFAULT_MODEL}`];
   if (gpu) {
     const vram = gpu.vramUsedBytes != null && gpu.vramTotalBytes ? `VRAM ${gib(gpu.vramUsedBytes)}/${gib(gpu.vramTotalBytes)} GiB` : 'VRAM ?';
     lines.push(`GPU ${gpu.util == null ? '?' : pct(gpu.util)} · ${vram}`);
@@ -133,6 +145,7 @@ export function renderFleetStatus(snapshot: FleetSnapshot, t: FleetThresholds): 
       `Queue: ${q.waiting} waiting · ${q.active} active · ${q.delayed} delayed`,
       `Failed in the last hour: ${q.failedLastHour}`,
       `Redis: ok${snapshot.redis.latencyMs === null ? '' : ` (${snapshot.redis.latencyMs} ms)`}`,
+      ...(q.models && q.models.length > 1 ? q.models.map((l) => `${l.model}: ${l.waiting} waiting · ${l.active} active · ${l.workers} worker${l.workers === 1 ? '' : 's'}`) : []),
       ...(q.tiers ? [`Waiting per tier: priority ${q.tiers.priority} · normal ${q.tiers.normal} · relax ${q.tiers.relax}`] : []),
     ].join('\n'),
   );

@@ -1,5 +1,6 @@
 // What a GPU worker reports about itself every few seconds: its GPU, engine, current job and recent record.
 import { z } from 'zod';
+import { modelNameSchema } from '../../config/models.ts';
 
 /** The engine as an operator sees it ("warming" = loading the model and warming up the presets). */
 export const engineStateSchema = z.enum(['warming', 'idle', 'generating', 'restarting', 'stopped']);
@@ -16,6 +17,8 @@ export const heartbeatSchema = z.object({
   /** When this record was written (ms since the epoch). */
   at: z.number(),
   intervalMs: z.number().positive(),
+  /** The catalogue model it holds (config/models.ts) and takes jobs for; absent from older builds: cogvideox-2b. */
+  model: modelNameSchema.optional(),
   /** Torch device of the engine (cuda:0, cpu); null until the engine has said. */
   device: z.string().nullable(),
   /** GPU figures from NVML through the engine; null on a CPU-only worker (or before the engine is up). */

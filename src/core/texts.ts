@@ -35,6 +35,17 @@ export const ERROR_TEXTS = {
   bad_language: 'Unknown language "{language}". Choose one of: {choices}.',
   bad_stats_mode: 'The stats are shown "full" or "short", not "{value}".',
   bad_setting: 'There is no setting "{setting}". Settings: {choices}.',
+  preset_unavailable: 'Preset "{preset}" needs {model}, and no GPU worker holds it right now. Available now: {choices}.',
+  no_worker_available: 'No GPU worker is up right now, so no preset can run. Please try again later.',
+  image_required: 'Preset "{preset}" animates a photo: send a picture with the command (as its caption, or in reply to it).',
+  image_not_accepted: 'Preset "{preset}" makes a video from text only. For a photo, choose one of: {choices}.',
+  image_not_image: 'That file is not a picture I can read: send a JPEG, PNG or WebP photo.',
+  image_too_big: 'That picture is too big ({size}); the limit is {max}.',
+  image_too_small: 'That picture is too small ({width}x{height}); each side must be at least {min} pixels.',
+  image_too_many_pixels: 'That picture has too many pixels ({width}x{height}); the limit is {max} megapixels.',
+  image_animated: 'That picture is animated: send a still photo.',
+  image_unavailable: 'I could not fetch that picture. Please send it again.',
+  image_expired: 'The photo of that video is no longer kept, so it cannot be rerolled. Send the photo again.',
 } as const;
 
 /** Everything else a person reads: replies, status stages, buttons, menus, help, captions, the CLI. */
@@ -88,6 +99,7 @@ export const MESSAGE_TEXTS = {
   'command.video.prompt': 'What the video shows',
   'command.video.preset': 'Quality and speed',
   'command.video.smooth': 'Smooth: twice the frame rate by motion interpolation (a post-process, takes a little longer)',
+  'command.video.image': 'A photo to animate (image-to-video presets)',
   'command.video.seed': 'The same prompt and seed give the same video',
   'command.video.negative': 'What to keep out of the video',
   'command.cancel': 'Cancel your queued or running video',

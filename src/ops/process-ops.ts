@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { Env } from '../../config/env.ts';
 import type { VideoQueue } from '../queue/video-queue.ts';
+import { VideoQueues } from '../queue/video-queues.ts';
 import { dashboardCredentials } from './dashboard.ts';
 import { type EngineHealthSource, healthCheck } from './health.ts';
 import { LoginThrottle, type LoginThrottleOptions } from './login-throttle.ts';
@@ -12,7 +13,7 @@ export interface ProcessOpsOptions {
   config: Env;
   /** Port of the ops server (0 picks a free one); null = off (METRICS_PORT or WORKER_METRICS_PORT set to 0). */
   port: number | null;
-  queue: VideoQueue;
+  queue: VideoQueue | VideoQueues;
   /** In a worker process: /healthz is 503 unless the engine is serving. */
   engine?: EngineHealthSource;
   /** Bot processes serve the dashboard, when DASHBOARD_USER and DASHBOARD_PASSWORD are both set. */
@@ -32,14 +33,17 @@ export interface RunningOps {
 
 export async function startProcessOps(opts: ProcessOpsOptions): Promise<RunningOps> {
   const { config, log } = opts;
-  const unwatch = watchQueueDepth(opts.queue);
+  // A bot reports every model's lane; a worker, its own.
+  const lanes = opts.queue instanceof VideoQueues ? [...opts.queue.lanes.values()] : [opts.queue];
+  const unwatches = lanes.map((lane) => watchQueueDepth(lane));
+  const unwatch = () => unwatches.forEach((u) => u());
   const credentials = opts.dashboard ? dashboardCredentials(config) : null;
   let server: RunningHttpServer | null = null;
   if (opts.port !== null) {
     const app = createOpsApp({
       health: healthCheck(opts.queue.redis, opts.engine),
       metricsToken: config.METRICS_TOKEN || undefined,
-      dashboard: credentials ? { credentials, queues: [opts.queue.queue] } : undefined,
+      dashboard: credentials ? { credentials, queues: lanes.map((lane) => lane.queue) } : undefined,
       throttle: new LoginThrottle(opts.loginThrottle),
       log,
     });

@@ -1,10 +1,12 @@
 // The fleet as Redis holds it: worker heartbeats (written, retired, read back) and the queue's counts.
 import type { Redis } from 'ioredis';
+import { DEFAULT_MODEL, type ModelName } from '../../config/models.ts';
 import type { FleetSnapshot } from '../core/fleet-status.ts';
 import { heartbeatSchema, type WorkerHeartbeat } from '../core/heartbeat.ts';
 import { RELAX_BASE } from '../core/priority-tiers.ts';
 import { waitingPerTier } from './queue-order.ts';
 import type { VideoQueue } from './video-queue.ts';
+import type { VideoQueues } from './video-queues.ts';
 
 type Keyed = Pick<VideoQueue, 'key'>;
 
@@ -68,17 +70,36 @@ export async function failedSince(queue: VideoQueue, since: number): Promise<num
   return queue.redis.zcount(queue.queue.toKey('failed'), since, '+inf');
 }
 
+/** The models some live worker holds (workers of older builds, which do not say, hold cogvideox-2b). */
+export async function liveModels(queues: Pick<VideoQueues, 'redis' | 'key'>, now = Date.now()): Promise<{ models: Set<ModelName>; workers: number }> {
+  const { workers } = await readHeartbeats(queues.redis, queues, now);
+  return { models: new Set(workers.map((w) => w.model ?? DEFAULT_MODEL)), workers: workers.length };
+}
+
 /** Everything /gpu status shows; a Redis that does not answer yields a snapshot saying so, never a throw. */
-export async function readFleetSnapshot(queue: VideoQueue, now = Date.now()): Promise<FleetSnapshot> {
+export async function readFleetSnapshot(queues: VideoQueues, now = Date.now()): Promise<FleetSnapshot> {
   const started = Date.now();
-  const pong = await queue.redis.ping().catch(() => null);
+  const pong = await queues.redis.ping().catch(() => null);
   if (pong !== 'PONG') return { now, redis: { reachable: false, latencyMs: null }, queue: null, workers: [], missing: [] };
   const latencyMs = Date.now() - started;
-  const [counts, failedLastHour, fleet, tiers] = await Promise.all([queue.counts(), failedSince(queue, now - HOUR_MS), readHeartbeats(queue.redis, queue, now), waitingPerTier(queue, RELAX_BASE)]);
+  const lanes = [...queues.lanes.values()];
+  const [perLane, fleet] = await Promise.all([
+    Promise.all(lanes.map(async (lane) => ({ model: lane.model, counts: await lane.counts(), failed: await failedSince(lane, now - HOUR_MS), tiers: await waitingPerTier(lane, RELAX_BASE) }))),
+    readHeartbeats(queues.redis, queues, now),
+  ]);
+  const sum = (pick: (l: (typeof perLane)[number]) => number) => perLane.reduce((total, l) => total + pick(l), 0);
+  const tiers = { priority: sum((l) => l.tiers.priority), normal: sum((l) => l.tiers.normal), relax: sum((l) => l.tiers.relax) };
   return {
     now,
     redis: { reachable: true, latencyMs },
-    queue: { waiting: counts.waiting, active: counts.active, delayed: counts.delayed, failedLastHour, tiers },
+    queue: {
+      waiting: sum((l) => l.counts.waiting),
+      active: sum((l) => l.counts.active),
+      delayed: sum((l) => l.counts.delayed),
+      failedLastHour: sum((l) => l.failed),
+      tiers,
+      models: perLane.map((l) => ({ model: l.model, waiting: l.counts.waiting, active: l.counts.active, workers: fleet.workers.filter((w) => (w.model ?? DEFAULT_MODEL) === l.model).length })),
+    },
     ...fleet,
   };
 }

@@ -1,7 +1,8 @@
 // Cancelling a job from any process: waiting jobs are removed, running ones are signalled to their worker.
 import type { Redis } from 'ioredis';
 import { UserFacingError } from '../core/errors.ts';
-import type { VideoQueue } from './video-queue.ts';
+import { VideoQueue } from './video-queue.ts';
+import type { VideoQueues } from './video-queues.ts';
 import { parseJobRequest } from './job-contract.ts';
 import { refreshQueuePositions } from './queue-positions.ts';
 import { type GateKeys, enterPosting, isPosting, signalCancel } from './cancel-gate.ts';
@@ -15,11 +16,14 @@ export interface CancelResult {
   owner: string;
 }
 
-export function cancelChannel(queue: VideoQueue): string {
+/** Any lane or the lanes together: cancellation's keys are shared by every lane. */
+type Keyed = Pick<VideoQueue, 'key' | 'redis'>;
+
+export function cancelChannel(queue: Keyed): string {
   return queue.key('cancel');
 }
 
-function gateKeys(queue: VideoQueue, jobId: string): GateKeys {
+function gateKeys(queue: Keyed, jobId: string): GateKeys {
   return { cancelFlag: queue.key('cancelled', jobId), posting: queue.key('posting', jobId) };
 }
 
@@ -28,14 +32,15 @@ function gateKeys(queue: VideoQueue, jobId: string): GateKeys {
  * removed here, so its cancelled event is published here (no worker will ever see it); a running one is
  * signalled, and its worker publishes cancelled once the engine has stopped.
  */
-export async function requestCancel(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelOutcome> {
+export async function requestCancel(queue: VideoQueue | VideoQueues, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelOutcome> {
   return (await cancelJob(queue, jobId, userKey, isAdmin)).outcome;
 }
 
 /** As requestCancel, also naming the job's owner. */
-export async function cancelJob(queue: VideoQueue, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelResult> {
-  const job = await queue.queue.getJob(jobId);
-  if (!job) throw new UserFacingError('job_not_found');
+export async function cancelJob(queues: VideoQueue | VideoQueues, jobId: string, userKey: string, isAdmin: boolean): Promise<CancelResult> {
+  const found = queues instanceof VideoQueue ? { job: await queues.queue.getJob(jobId), lane: queues } : await queues.findJob(jobId);
+  if (!found?.job) throw new UserFacingError('job_not_found');
+  const { job, lane: queue } = found;
   const request = parseJobRequest(job.data);
   const owner = `${request.user.platform}:${request.user.id}`;
   if (owner !== userKey && !isAdmin) throw new UserFacingError('not_your_job');
@@ -61,17 +66,17 @@ export async function cancelJob(queue: VideoQueue, jobId: string, userKey: strin
 }
 
 /** True when a cancel was asked for (the publish may have been missed, or came during a stage that ignores it). */
-export async function wasCancelled(queue: VideoQueue, jobId: string): Promise<boolean> {
+export async function wasCancelled(queue: Keyed, jobId: string): Promise<boolean> {
   return (await queue.redis.exists(gateKeys(queue, jobId).cancelFlag)) === 1;
 }
 
 /** The worker starts posting `jobId`: false when a cancel came first (the job must stop), else cancels are too late from now on. */
-export async function startPosting(queue: VideoQueue, jobId: string): Promise<boolean> {
+export async function startPosting(queue: Keyed, jobId: string): Promise<boolean> {
   return enterPosting(queue.redis, gateKeys(queue, jobId));
 }
 
 /** Calls `onCancel(jobId)` for every cancel request; `subscriber` must be a dedicated connection. */
-export async function listenForCancels(subscriber: Redis, queue: VideoQueue, onCancel: (jobId: string) => void): Promise<void> {
+export async function listenForCancels(subscriber: Redis, queue: Keyed, onCancel: (jobId: string) => void): Promise<void> {
   const channel = cancelChannel(queue);
   subscriber.on('message', (ch: string, jobId: string) => {
     if (ch === channel) onCancel(jobId);

@@ -1,7 +1,9 @@
-// The BullMQ queue of video jobs as the command layer sees it: enqueue, position, ETA, counts, cancel.
+// One model's BullMQ queue of video jobs (its lane, config/models.ts modelQueueName): enqueue, position, ETA, counts.
+// The command layer reaches the lanes through VideoQueues (video-queues.ts), which routes each job by its preset's model.
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Env } from '../../config/env.ts';
+import { DEFAULT_MODEL, type ModelName, modelQueueName } from '../../config/models.ts';
 import type { Preset, PresetBook } from '../../config/presets.ts';
 import { UserFacingError } from '../core/errors.ts';
 import { JOB_NAME, type JobRequest } from './job-contract.ts';
@@ -18,7 +20,12 @@ import { WaitingCap } from './waiting-cap.ts';
 
 export interface VideoQueueOptions {
   connection: Redis;
+  /** The BullMQ queue name of this lane (modelQueueName). */
   name: string;
+  /** QUEUE_NAME: the prefix of cogcast's own keys, shared by every lane (cancel flags, heartbeats, durations). */
+  prefix: string;
+  /** The model whose jobs wait here. */
+  model: ModelName;
   presets: PresetBook;
   attempts: number;
   backoffMs: number;
@@ -30,11 +37,13 @@ export interface VideoQueueOptions {
   events?: JobEvents;
 }
 
-/** The queue as configured: the same options in the bot and the worker, so both agree on retries and retention. */
-export function videoQueueFromConfig(config: Env, connection: Redis, presets: PresetBook, events?: JobEvents): VideoQueue {
+/** A model's lane as configured: the same options in the bot and the worker, so both agree on retries and retention. */
+export function videoQueueFromConfig(config: Env, connection: Redis, presets: PresetBook, model: ModelName, events?: JobEvents): VideoQueue {
   return new VideoQueue({
     connection,
-    name: config.QUEUE_NAME,
+    name: modelQueueName(config.QUEUE_NAME, model),
+    prefix: config.QUEUE_NAME,
+    model,
     presets,
     attempts: config.JOB_ATTEMPTS,
     backoffMs: config.JOB_BACKOFF_MS,
@@ -62,10 +71,10 @@ export class VideoQueue {
 
   constructor(private readonly opts: VideoQueueOptions) {
     this.queue = logRedisErrors(new Queue<JobRequest>(opts.name, { connection: opts.connection }), 'queue');
-    this.durations = new JobDurations(opts.connection, opts.name);
+    this.durations = new JobDurations(opts.connection, opts.prefix);
     this.gpuSeconds = new GpuAllowance(opts.connection, this.key());
     const q = this.queue;
-    this.cap = new WaitingCap(opts.connection, { wait: q.toKey('wait'), paused: q.toKey('paused'), prioritized: q.toKey('prioritized'), places: this.key('waiting-places') }, opts.maxWaiting);
+    this.cap = new WaitingCap(opts.connection, { wait: q.toKey('wait'), paused: q.toKey('paused'), prioritized: q.toKey('prioritized'), places: this.key('waiting-places', ...(opts.model === DEFAULT_MODEL ? [] : [opts.model])) }, opts.maxWaiting);
   }
 
   /** Job events of this process (queued on enqueue; cancel paths publish through it too). */
@@ -77,8 +86,12 @@ export class VideoQueue {
     return this.opts.connection;
   }
 
+  get model(): ModelName {
+    return this.opts.model;
+  }
+
   key(...parts: string[]): string {
-    return cogcastKey(this.opts.name, ...parts);
+    return cogcastKey(this.opts.prefix, ...parts);
   }
 
   /**

@@ -36,7 +36,7 @@ describe('a worker killed at any point of a job', () => {
     const done = await h.finished(job);
     assert.equal(await done.getState(), 'completed', `job ${job.id} completed (${done.failedReason ?? ''})`);
     assert.deepEqual(done.stacktrace ?? [], [], 'no attempt failed: the crash cost no attempt');
-    assert.equal(await h.queue.queue.getFailedCount(), 0, 'no job failed');
+    assert.equal(await h.queue.primary.queue.getFailedCount(), 0, 'no job failed');
   }
 
   test('while queued: the waiting job is not lost and is posted once when a worker is back', LIMIT, async () => {
@@ -108,7 +108,7 @@ describe('a worker killed at any point of a job', () => {
     await assertCompletedWithoutFailures(video.job);
     assert.equal(h.discordUploads(video.job), 1, 'the retry found the clip and did not upload it again');
     assert.equal(h.discordClipMessages(video.job).length, 1);
-    const result = (await h.queue.queue.getJob(video.job.id!))?.returnvalue;
+    const result = (await h.queue.primary.queue.getJob(video.job.id!))?.returnvalue;
     assert.equal(result?.receipt.foundPosted, true, 'the result names the message found');
     assert.equal(result?.receipt.messageId, h.discordClipMessages(video.job)[0]?.id);
     assertNothingLeftIn(h.config.WORK_DIR);

@@ -58,12 +58,12 @@ describe('delivery when the chat API answers 5xx or 429', () => {
   async function finished(filter: (j: JobRequest) => boolean): Promise<{ job: Job<JobRequest, JobResult>; result: JobResult }> {
     let job: Job<JobRequest, JobResult> | undefined;
     for (let i = 0; i < 200 && !job; i++) {
-      job = (await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
+      job = (await h.services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
       if (!job) await new Promise((r) => setTimeout(r, 50));
     }
     assert.ok(job, 'job found');
     const result = jobResultSchema.parse(await job.waitUntilFinished(events, 60_000));
-    return { job: (await h.services.queue.queue.getJob(job.id!)) as Job<JobRequest, JobResult>, result };
+    return { job: (await h.services.queue.primary.queue.getJob(job.id!)) as Job<JobRequest, JobResult>, result };
   }
   const videosFor = (request: TgMessage) => h.server.botMessages(request.chat.id).filter((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id);
   const sendVideoCalls = (chatId: number, from: number) => h.server.calls.slice(from).filter((c) => c.method === 'sendVideo' && Number(c.params.chat_id) === chatId);
@@ -73,7 +73,7 @@ describe('delivery when the chat API answers 5xx or 429', () => {
     const before = posts();
     // A job id must be its request id (a worker refuses any other): the finished job is removed and queued again.
     await job.remove();
-    const again = await h.services.queue.queue.add('video', job.data, { jobId: job.id! });
+    const again = await h.services.queue.primary.queue.add('video', job.data, { jobId: job.id! });
     const rerun = jobResultSchema.parse(await again.waitUntilFinished(events, 60_000));
     assert.equal(rerun.alreadyDelivered, true);
     assert.equal(posts(), before, 'nothing posted by the re-run');

@@ -84,10 +84,10 @@ describe('Discord bot end to end', () => {
   });
 
   const jobOf = async (token: string): Promise<Job<JobRequest, JobResult> | undefined> => {
-    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
+    const jobs = await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
     return jobs.find((j) => j.data.delivery.target.interactionToken === token) as Job<JobRequest, JobResult> | undefined;
   };
-  const jobsOfUser = async (userId: string) => (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.data.user.id === userId);
+  const jobsOfUser = async (userId: string) => (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])).filter((j) => j.data.user.id === userId);
   const video = (user: typeof alice, prompt: string, extra: { name: string; value: string | number; type: number }[] = []) =>
     server.sendSlashCommand({ user, roles: [server.roleId('Member')], commandName: 'video', options: [{ name: 'prompt', value: prompt, type: STRING }, ...extra] });
   const withAttachment = (token: string) => () => {
@@ -189,7 +189,7 @@ describe('Discord bot end to end', () => {
     assert.ok(edits.every((c) => c.headers.authorization === undefined));
     assert.ok(!JSON.stringify(job.data).includes(TOKEN));
 
-    const result = jobResultSchema.parse(await eventually(async () => (await services.queue.queue.getJob(job.id!))?.returnvalue, 10_000, 'job result'));
+    const result = jobResultSchema.parse(await eventually(async () => (await services.queue.primary.queue.getJob(job.id!))?.returnvalue, 10_000, 'job result'));
     assert.equal(result.receipt.via, 'interaction');
     assert.equal(result.receipt.messageId, final.id);
     assert.equal(result.stats.seed, 7);
@@ -238,7 +238,7 @@ describe('Discord bot end to end', () => {
     assert.ok((ack.flags ?? 0) & EPHEMERAL);
     engine.thaw();
     await eventually(async () => (await job.getState()) === 'failed', 30_000, 'job to fail as cancelled');
-    const failed = await services.queue.queue.getJob(job.id!);
+    const failed = await services.queue.primary.queue.getJob(job.id!);
     assert.match(failed?.failedReason ?? '', /cancel/);
     const final = await server.waitFor(() => {
       const m = server.message(status.id);
@@ -262,7 +262,7 @@ describe('Discord bot end to end', () => {
     await assertPlayableClip(posted);
     const channelPost = server.requests.find((c) => c.method === 'POST' && c.path === `/channels/${server.channelId}/messages` && c.status === 200);
     assert.deepEqual((channelPost?.body as { allowed_mentions?: unknown }).allowed_mentions, { users: [alice.id] });
-    const result = jobResultSchema.parse(await eventually(async () => (await services.queue.queue.getJob(job.id!))?.returnvalue, 10_000, 'job result'));
+    const result = jobResultSchema.parse(await eventually(async () => (await services.queue.primary.queue.getJob(job.id!))?.returnvalue, 10_000, 'job result'));
     assert.equal(result.receipt.via, 'channel');
     assert.equal(result.receipt.messageId, posted.id);
     // The dead token answered 50027 once (a status edit or the upload) and was not used again.

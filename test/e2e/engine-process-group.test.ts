@@ -101,7 +101,7 @@ describe('engine process group', () => {
     const ctx = recordingContext({ id: 'pgroup', target: { platform: 'cli', target: { outPath: join(t.tmp, `${prompt.length}-${Date.now()}.mp4`) } } });
     await dispatch(commands.video, ctx, { prompt, preset: 'tiny-slow' }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
+    const job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
     assert.ok(job, `job for ${prompt}`);
     return job as Job<JobRequest, JobResult>;
   }
@@ -134,7 +134,7 @@ describe('engine process group', () => {
     const result = jobResultSchema.parse(await job.waitUntilFinished(events, 180_000));
     assert.equal(await exit, 0, `worker exit status (stderr: ${stderr.slice(-500)})`);
     assert.equal(result.stats.workerId, 'pgroup-int');
-    const finished = await services.queue.queue.getJob(job.id!);
+    const finished = await services.queue.primary.queue.getJob(job.id!);
     assert.equal(await finished?.getState(), 'completed');
     assert.equal(finished?.attemptsStarted, 1, 'one attempt: the signal cost none');
     assert.equal(finished?.failedReason ?? '', '');
@@ -151,6 +151,6 @@ describe('engine process group', () => {
     process.kill(-worker.pid!, 'SIGKILL'); // reaches the worker only: the engine's group is its own
     await until('the engine to exit after its worker died', () => !alive(enginePid), 30_000);
     // Cleanup: the stalled job goes back to the queue; nobody takes it here, so remove it.
-    await services.queue.queue.obliterate({ force: true }).catch(() => undefined);
+    await services.queue.primary.queue.obliterate({ force: true }).catch(() => undefined);
   });
 });

@@ -39,7 +39,7 @@ describe('engine reports reach the worker', () => {
     const ctx = recordingContext({ id: 'reports', target: { platform: 'cli', target: { outPath: `${t.tmp}/out.mp4` } } });
     await dispatch(commands.video, ctx, { prompt: 'a paper boat on a puddle', preset: 'tiny', seed: 5 }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed'])).find((j) => j.data.prompt === 'a paper boat on a puddle') as Job<JobRequest, JobResult>;
+    job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'completed'])).find((j) => j.data.prompt === 'a paper boat on a puddle') as Job<JobRequest, JobResult>;
     result = jobResultSchema.parse(await job.waitUntilFinished(events, 180_000));
   });
   after(async () => {

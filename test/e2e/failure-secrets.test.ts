@@ -66,14 +66,14 @@ describe('secrets in failures', () => {
       delivery: { platform: 'telegram', target: { chatId: 77, statusMessageId: 1 } },
       createdAt: Date.now(),
     };
-    const job = await services.queue.queue.add('video', request, { jobId: request.requestId, attempts: 1 });
+    const job = await services.queue.primary.queue.add('video', request, { jobId: request.requestId, attempts: 1 });
     await assert.rejects(job.waitUntilFinished(events, 150_000), (err: Error) => /sendVideo/.test(err.message) && !err.message.includes(BOT_TOKEN));
 
-    const stored = await services.redis.hgetall(services.queue.queue.toKey(job.id!));
+    const stored = await services.redis.hgetall(services.queue.primary.queue.toKey(job.id!));
     assert.match(stored.failedReason ?? '', /^request to https:\/\/api\.telegram\.org\/bot\[redacted\]\/sendVideo failed/, 'the reason is still useful');
     assert.match(stored.failedReason ?? '', /http:\/\/egress:\[redacted\]@proxy\.internal:3128/);
     assert.ok((stored.stacktrace ?? '').includes('bot[redacted]/sendVideo'), 'the stack trace is stored, scrubbed');
-    const streamed = JSON.stringify(await services.redis.xrange(services.queue.queue.toKey('events'), '-', '+'));
+    const streamed = JSON.stringify(await services.redis.xrange(services.queue.primary.queue.toKey('events'), '-', '+'));
     assert.match(streamed, /"failed"/);
 
     // The heartbeat after the failure quotes it as the worker's last error.

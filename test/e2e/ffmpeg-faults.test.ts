@@ -20,7 +20,7 @@ async function submit(t: TestConfig, services: ReturnType<typeof createCommandSe
   const ctx = recordingContext({ id: 'faults', target: { platform: 'cli', target: { outPath: join(t.tmp, `${Date.now()}.mp4`) } } });
   await dispatch(commands.video, ctx, { prompt }, services);
   assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-  const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
+  const job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
   assert.ok(job);
   return job as Job<JobRequest, JobResult>;
 }
@@ -49,7 +49,7 @@ describe('ffmpeg failing', () => {
       await events.waitUntilReady();
       const job = await submit(t, services, 'a kite over a field');
       await job.waitUntilFinished(events, 120_000);
-      const done = await services.queue.queue.getJob(job.id!);
+      const done = await services.queue.primary.queue.getJob(job.id!);
       assert.match(done?.stacktrace?.[0] ?? '', /ffmpeg failed/);
       assert.equal(delivery.deliveriesOf(job.id!), 1);
 

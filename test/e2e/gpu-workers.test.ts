@@ -43,7 +43,7 @@ describe('GPU workers: one per GPU, one queue', () => {
     const ctx = recordingContext({ id: 'gpus', target: { platform: 'cli', target: { outPath: join(t.tmp, `${seed}.mp4`) } } });
     await dispatch(commands.video, ctx, { prompt, seed }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed']);
+    const jobs = await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed']);
     const job = jobs.find((j) => j.data.prompt === prompt);
     assert.ok(job, `job for ${prompt}`);
     return job as Job<JobRequest, JobResult>;

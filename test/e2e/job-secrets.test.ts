@@ -75,7 +75,7 @@ describe('secrets in Redis', () => {
 
     h.say(ALICE, '/gen a fox in the snow | seed=11');
     const slash = await discord.sendSlashCommand({ user: { id: '310000000000000001', username: 'alice' }, commandName: 'video', options: [{ name: 'prompt', value: 'a cat on a roof', type: STRING }] });
-    const jobs = async () => (await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])) as Job<JobRequest, JobResult>[];
+    const jobs = async () => (await h.services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed'])) as Job<JobRequest, JobResult>[];
     let all: Job<JobRequest, JobResult>[] = [];
     for (let i = 0; i < 400 && all.length < 2; i++) {
       all = await jobs();
@@ -87,7 +87,7 @@ describe('secrets in Redis', () => {
 
     // The job hash itself (HGETALL: data, opts, returnvalue...) of each job.
     for (const job of all) {
-      const hash = await h.services.redis.hgetall(h.services.queue.queue.toKey(job.id!));
+      const hash = await h.services.redis.hgetall(h.services.queue.primary.queue.toKey(job.id!));
       assert.ok(hash.data && hash.returnvalue, 'payload and result are there to check');
       const text = JSON.stringify(hash);
       for (const secret of secrets) assert.ok(!text.includes(secret), `job ${job.id} (${job.data.delivery.platform}) holds a secret`);

@@ -153,7 +153,7 @@ describe('Cancel pressed late', () => {
     assert.equal((await h.tg.services.quota.pendingJobs(owner)).length, 2);
     await pressDiscordCancel(waiting.interactionId, waiting.job.id!, DISCORD_ADMIN);
     await eventually(async () => (await h.tg.services.quota.pendingJobs(owner)).length === 1, 10_000, 'the waiting job\'s slot back');
-    assert.equal(await h.queue.queue.getJob(waiting.job.id!), undefined, 'the waiting job is gone');
+    assert.equal(await h.queue.primary.queue.getJob(waiting.job.id!), undefined, 'the waiting job is gone');
     await pressDiscordCancel(running.interactionId, running.job.id!, DISCORD_ADMIN);
     h.holds.release('generate');
     const done = await h.finished(running.job);

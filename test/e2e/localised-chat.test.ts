@@ -49,17 +49,17 @@ describe('a zh-CN Telegram user', () => {
   test('every stage, the caption and the buttons in Simplified Chinese', async () => {
     // Held in the queue until its queued state is shown, then let through; 12 steps, so the status shows one.
     // The queue is paused, not the worker: a worker already waiting for a job may still take it after pause().
-    await h.services.queue.queue.pause();
+    await h.services.queue.primary.queue.pause();
     const request = h.say(LI, '/gen 雪中的红狐狸 | preset=tiny-slow seed=5');
     const status = await h.answerTo(request);
     await h.waitForText(status, /^⏳ 已排队/).catch(async (err: Error) => {
-      await h.services.queue.queue.resume();
+      await h.services.queue.primary.queue.resume();
       throw err;
     });
     // The tiny engine's steps take a few ms and the decode after them is a stage of its own: the engine stops at
     // its first step (once the worker heard of it) until the status message shows it.
     holds.hold('generate');
-    await h.services.queue.queue.resume();
+    await h.services.queue.primary.queue.resume();
     await holds.reached('generate', 60_000);
     await h.waitForText(status, /^🎨 生成中/).finally(() => holds.release('generate'));
     const video = await h.server.waitForMessage((m) => m.file !== undefined && m.message.reply_to_message?.message_id === request.message_id, 60_000);
@@ -120,7 +120,7 @@ describe('a ru Discord user', () => {
 
   test('the stages, the stats embed and the Reroll button in Russian', async () => {
     // Held in the queue until its queued state is shown, then let through (the queue paused, not the worker).
-    await services.queue.queue.pause();
+    await services.queue.primary.queue.pause();
     const { id, token } = await video([
       { name: 'prompt', value: 'рыжая лиса в снегу', type: 3 },
       { name: 'seed', value: 9, type: 4 },
@@ -128,7 +128,7 @@ describe('a ru Discord user', () => {
     ]);
     await server
       .waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('В очереди')), 20_000)
-      .finally(() => services.queue.queue.resume());
+      .finally(() => services.queue.primary.queue.resume());
     const final = await server.waitFor(() => {
       const original = server.interaction(token)?.original;
       return original && original.attachments.length > 0 ? original : undefined;
@@ -138,7 +138,7 @@ describe('a ru Discord user', () => {
     assert.ok(history.some((c) => /Запуск…|Генерация · шаг \d\/2|Декодирование кадров…|Кодирование MP4…|Загрузка…/.test(c)), JSON.stringify(history));
     assert.ok(!history.some((c) => /Queued|Generating|Encoding|Uploading/.test(c)), `no English stage: ${JSON.stringify(history)}`);
     assert.match(final.content, /^✅ Готово/);
-    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'delayed', 'failed'])).find((j) => j.data.delivery.target.interactionToken === token);
+    const job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'delayed', 'failed'])).find((j) => j.data.delivery.target.interactionToken === token);
     assert.equal(job?.data.negativePrompt, 'туман, размытость', 'negative: cleaned like the prompt');
     assert.equal(job?.data.locale, 'ru');
     const stats = final.embeds[0]?.description ?? '';

@@ -142,7 +142,7 @@ describe('operators view of a real worker process', () => {
     const ctx = recordingContext({ id: 'ops', target: { platform: 'cli', target: { outPath: join(t.tmp, 'ops.mp4') } } });
     await dispatch(commands.video, ctx, { prompt: 'a lighthouse in fog', preset: 'tiny-slow', seed: 7 }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed']);
+    const [job] = await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'completed']);
     const jobId = job!.id!;
 
     // The tiny engine denoises its 12 steps faster than a heartbeat interval (and the decode that follows is reported
@@ -150,7 +150,7 @@ describe('operators view of a real worker process', () => {
     // are read mid-denoise, then let it go on.
     const [engine] = enginePids(child.pid!);
     assert.ok(engine, 'the worker runs an engine');
-    await waitFor('the worker to relay a step', async () => (await services.queue.queue.getJob(jobId))?.progress, (p) => (p as { stage?: string } | undefined)?.stage === 'generating', 60_000, 2);
+    await waitFor('the worker to relay a step', async () => (await services.queue.primary.queue.getJob(jobId))?.progress, (p) => (p as { stage?: string } | undefined)?.stage === 'generating', 60_000, 2);
     process.kill(engine, 'SIGSTOP');
     try {
       const during = await waitFor('the heartbeat to show the job mid-denoise', beat, (b) => b?.job?.id === jobId && b.engine.state === 'generating' && (b.job.step ?? 0) >= 1);
@@ -162,8 +162,8 @@ describe('operators view of a real worker process', () => {
       process.kill(engine, 'SIGCONT');
     }
 
-    await waitFor('the job to complete', async () => (await services.queue.queue.getJob(jobId))?.finishedOn, (f) => f !== undefined, 120_000);
-    const result = jobResultSchema.parse((await services.queue.queue.getJob(jobId))!.returnvalue);
+    await waitFor('the job to complete', async () => (await services.queue.primary.queue.getJob(jobId))?.finishedOn, (f) => f !== undefined, 120_000);
+    const result = jobResultSchema.parse((await services.queue.primary.queue.getJob(jobId))!.returnvalue);
     const done = await waitFor('the heartbeat to count the job', beat, (b) => b?.jobsDone === 1);
     assert.equal(done!.job, null);
     assert.equal(done!.engine.state, 'idle');

@@ -43,7 +43,7 @@ describe('pipeline end to end with the tiny engine', () => {
     const ctx = recordingContext({ id: user, target: { platform: 'cli', target: { outPath: out } } });
     await dispatch(commands.video, ctx, input, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed']);
+    const jobs = await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed']);
     const job = jobs.filter((j) => j.data.prompt === input.prompt).sort((a, b) => b.timestamp - a.timestamp)[0];
     assert.ok(job);
     return job as Job<JobRequest, JobResult>;
@@ -107,7 +107,7 @@ describe('pipeline end to end with the tiny engine', () => {
       events.on('progress', onProgress);
     });
     const result = jobResultSchema.parse(await job.waitUntilFinished(events, 180_000));
-    const final = await services.queue.queue.getJob(job.id!);
+    const final = await services.queue.primary.queue.getJob(job.id!);
     assert.equal(final?.attemptsMade, 2, 'one failed attempt, then the success');
     assert.match(final?.stacktrace?.[0] ?? '', /engine exited \(SIGKILL\)/);
     assert.equal(worker.engine.restarts, restartsBefore + 1);
@@ -133,7 +133,7 @@ describe('pipeline end to end with the tiny engine', () => {
       events.on('progress', onProgress);
     });
     await job.waitUntilFinished(events, 180_000);
-    const final = await services.queue.queue.getJob(job.id!);
+    const final = await services.queue.primary.queue.getJob(job.id!);
     assert.match(final?.stacktrace?.[0] ?? '', /engine hung \(no progress for 4 s\)/);
     assert.equal(worker.engine.restarts, restartsBefore + 1);
     assert.equal(delivery.deliveriesOf(job.id!), 1);
@@ -145,7 +145,7 @@ describe('pipeline end to end with the tiny engine', () => {
     // At-least-once delivery: simulate BullMQ handing the same job out again (e.g. after a stall). A job id must be
     // its request id (a worker refuses any other), so the finished job is removed and the same id queued again.
     await job.remove();
-    const again = await services.queue.queue.add('video', job.data, { jobId: job.id! });
+    const again = await services.queue.primary.queue.add('video', job.data, { jobId: job.id! });
     const result = jobResultSchema.parse(await again.waitUntilFinished(events, 120_000));
     assert.equal(result.alreadyDelivered, true);
     assert.equal(delivery.deliveriesOf(job.id!), 1, 'delivered once over both runs');
@@ -164,7 +164,7 @@ describe('pipeline end to end with the tiny engine', () => {
     });
     assert.equal(await requestCancel(services.queue, job.id!, 'cli:e2e', false), 'signalled');
     await assert.rejects(job.waitUntilFinished(events, 60_000), /cancelled/);
-    const failed = await services.queue.queue.getJob(job.id!);
+    const failed = await services.queue.primary.queue.getJob(job.id!);
     assert.equal(failed?.attemptsMade, 1, 'a cancelled job is not retried');
     assert.deepEqual(delivery.failures.find((f) => f.jobId === job.id)?.failure.code, 'cancelled');
     assert.equal(delivery.deliveriesOf(job.id!), 0);

@@ -25,7 +25,7 @@ describe('priority tiers, relax and fair share', () => {
   before(async () => {
     t = testConfig({ PRIORITY_IDS: 'cli:vip', GPU_SECONDS_PER_DAY: String(ALLOWANCE_S), QUOTA_MAX_PENDING_PER_USER: '10', QUOTA_MAX_JOBS_PER_HOUR: '100' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
   });
   after(async () => {
     await worker?.close();
@@ -46,7 +46,7 @@ describe('priority tiers, relax and fair share', () => {
     return status!.event as { position: number; etaSeconds: number };
   };
   // Each test has users of its own; the jobs of the one before are gone from the queue.
-  const clear = () => services.queue.queue.obliterate({ force: true });
+  const clear = () => services.queue.primary.queue.obliterate({ force: true });
 
   test("a priority user's job overtakes three waiting jobs; their places and ETAs are told again", async () => {
     const waiting = [await ask('a', 'one'), await ask('b', 'two'), await ask('c', 'three')];
@@ -62,8 +62,8 @@ describe('priority tiers, relax and fair share', () => {
     const afterwards = await Promise.all(waiting.map((w) => queuedEvent(w.jobId)));
     assert.deepEqual(afterwards.map((e) => e.position), [3, 4, 5]);
     for (const [i, e] of afterwards.entries()) assert.ok(e.etaSeconds > before[i]!.etaSeconds, `job ${i + 1}: ETA ${before[i]!.etaSeconds} -> ${e.etaSeconds} s`);
-    assert.deepEqual(await waitingInOrder(services.queue), [byRole.jobId, vip.jobId, ...waiting.map((w) => w.jobId)]);
-    assert.deepEqual(await waitingPerTier(services.queue, RELAX_BASE), { priority: 2, normal: 3, relax: 0 });
+    assert.deepEqual(await waitingInOrder(services.queue.primary), [byRole.jobId, vip.jobId, ...waiting.map((w) => w.jobId)]);
+    assert.deepEqual(await waitingPerTier(services.queue.primary, RELAX_BASE), { priority: 2, normal: 3, relax: 0 });
     await clear();
   });
 
@@ -73,9 +73,9 @@ describe('priority tiers, relax and fair share', () => {
     assert.ok(tired.text.includes(text('video.relax', { minutes: 1 })), tired.text);
     const fresh = await ask('fresh', 'first today');
     assert.match(fresh.text, /^Queued: #1 in line/, 'a normal job goes ahead of the relax one');
-    assert.equal((await services.queue.queue.getJob(tired.jobId))?.opts.priority, RELAX_BASE);
+    assert.equal((await services.queue.primary.queue.getJob(tired.jobId))?.opts.priority, RELAX_BASE);
     await eventually(async () => (await queuedEvent(tired.jobId)).position === 2, 10_000, 'the relax job told it is now #2');
-    assert.deepEqual(await waitingPerTier(services.queue, RELAX_BASE), { priority: 0, normal: 1, relax: 1 });
+    assert.deepEqual(await waitingPerTier(services.queue.primary, RELAX_BASE), { priority: 0, normal: 1, relax: 1 });
     await clear();
   });
 
@@ -84,7 +84,7 @@ describe('priority tiers, relax and fair share', () => {
     for (let i = 1; i <= 5; i++) many.push(await ask('many', `take ${i}`));
     const one = [await ask('one', 'mine'), await ask('one', 'mine again')];
     const expected = [many[0], one[0], many[1], one[1], many[2], many[3], many[4]].map((j) => j!.jobId);
-    assert.deepEqual(await waitingInOrder(services.queue), expected, 'the queue order alternates');
+    assert.deepEqual(await waitingInOrder(services.queue.primary), expected, 'the queue order alternates');
     const delivery = new CountingDelivery(t.config.OUTPUT_DIR);
     worker = await startVideoWorker(t.config, { deliveries: [delivery] });
     await eventually(async () => delivery.delivered.length === expected.length, 200_000, 'every job delivered');

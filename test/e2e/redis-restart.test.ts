@@ -121,7 +121,7 @@ describe('Redis restarted while jobs wait (compose persistence settings)', { ski
     await dispatch(commands.video, ctx, { prompt, seed: queued.size + 1 }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
     const jobId = ctx.replies[0]!.buttons![0]!.jobId;
-    const job = await services.queue.queue.getJob(jobId);
+    const job = await services.queue.primary.queue.getJob(jobId);
     assert.ok(job, 'the job is in Redis');
     queued.set(jobId, job.data);
     return jobId;
@@ -138,7 +138,7 @@ describe('Redis restarted while jobs wait (compose persistence settings)', { ski
   }
 
   async function assertEveryJobWaiting(): Promise<void> {
-    const waiting = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+    const waiting = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
     assert.deepEqual(waiting.map((j) => j.id).sort(), [...queued.keys()].sort(), 'the same jobs wait, none lost, none added');
     for (const job of waiting) assert.deepEqual(job.data, queued.get(job.id!), `job ${job.id} payload intact`);
     for (const job of waiting) assert.equal(job.opts.attempts, t.config.JOB_ATTEMPTS, 'retry settings intact');
@@ -190,7 +190,7 @@ describe('Redis restarted while jobs wait (compose persistence settings)', { ski
       await events.waitUntilReady();
       worker = await startVideoWorker(t.config, { deliveries: [delivery] });
       for (const jobId of queued.keys()) {
-        const job = (await services.queue.queue.getJob(jobId))!;
+        const job = (await services.queue.primary.queue.getJob(jobId))!;
         const result = jobResultSchema.parse(await job.waitUntilFinished(events, 120_000));
         assert.equal(result.alreadyDelivered, false);
         assert.equal(result.receipt.path, cliClipPath(t.config.OUTPUT_DIR, jobId));

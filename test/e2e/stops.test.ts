@@ -61,7 +61,7 @@ describe('stopping a worker mid-job', () => {
     const ctx = recordingContext({ id: 'stops', target: { platform: 'cli', target: {} } });
     await dispatch(commands.video, ctx, { prompt, preset: 'tiny-slow' }, services);
     assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-    const job = (await services.queue.queue.getJobs(['waiting', 'prioritized'])).find((j) => j.data.prompt === prompt);
+    const job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized'])).find((j) => j.data.prompt === prompt);
     assert.ok(job);
     // The worker keeps a CLI job's clip under its own OUTPUT_DIR (the CLI process copies it to --out).
     return { job: job as Job<JobRequest, JobResult>, outPath: cliClipPath(t.config.OUTPUT_DIR, job.id!) };
@@ -93,7 +93,7 @@ describe('stopping a worker mid-job', () => {
     holds.release('generate');
     const exit = await run.exited;
     assert.deepEqual(exit, { code: 0, signal: null }, `exit 0 after the job (${run.output()})`);
-    const finished = await services.queue.queue.getJob(job.id!);
+    const finished = await services.queue.primary.queue.getJob(job.id!);
     assert.equal(await finished?.getState(), 'completed', 'the job finished before the process exited');
     assert.ok(existsSync(outPath) && statSync(outPath).size > 0, 'the clip was delivered');
     assert.equal(finished?.attemptsMade, 1, 'in one attempt');
@@ -121,7 +121,7 @@ describe('stopping a worker mid-job', () => {
     run.child.kill('SIGTERM');
     const exit = await run.exited;
     assert.deepEqual(exit, { code: 0, signal: null }, run.output());
-    assert.equal(await (await services.queue.queue.getJob(job.id!))?.getState(), 'completed', 'not left active');
+    assert.equal(await (await services.queue.primary.queue.getJob(job.id!))?.getState(), 'completed', 'not left active');
     assert.ok(existsSync(outPath), 'the clip was delivered');
   });
 });

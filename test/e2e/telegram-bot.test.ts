@@ -52,7 +52,7 @@ describe('telegram bot (no worker running)', () => {
     await h.server.waitForCall('answerCallbackQuery', (c) => c.params.callback_query_id === press.id);
     assert.equal(h.server.callbackAnswer(press.id)?.text, 'Cancelled.');
     assert.equal(status.replyMarkup, undefined, 'the Cancel button is gone');
-    assert.equal(await h.services.queue.queue.getJob(job.requestId), undefined, 'the job left the queue');
+    assert.equal(await h.services.queue.primary.queue.getJob(job.requestId), undefined, 'the job left the queue');
     assert.deepEqual(await h.services.quota.pendingJobs(`telegram:${ALICE.id}`), []);
   });
 
@@ -81,7 +81,7 @@ describe('telegram bot (no worker running)', () => {
     await h.server.waitForCall('answerCallbackQuery', (c) => c.params.callback_query_id === bobPress.id);
     assert.equal(h.server.callbackAnswer(bobPress.id)?.text, 'You can only cancel your own videos.');
     assert.equal(h.server.callbackAnswer(bobPress.id)?.showAlert, true, 'shown to Bob only, as an alert');
-    assert.ok(await h.services.queue.queue.getJob(job!.requestId), 'still queued');
+    assert.ok(await h.services.queue.primary.queue.getJob(job!.requestId), 'still queued');
     assert.match(status.text ?? '', /^⏳ Queued/, "Bob's refusal did not touch Alice's status");
     assert.equal(h.server.message(GROUP_ID, other.message_id)?.deliveredToBot, false);
 

@@ -52,7 +52,7 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
   const uploadOf = (message: StoredMessage, method = 'sendVideo') =>
     h.server.waitForCall(method, (c) => c.response.ok && (c.response.result as TgMessage).message_id === message.messageId && Number(c.params.chat_id) === message.chatId);
   async function finishedJob(filter: (j: JobRequest) => boolean): Promise<{ job: Job<JobRequest, JobResult>; result: JobResult }> {
-    const jobs = await h.services.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed']);
+    const jobs = await h.services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'completed', 'failed', 'delayed']);
     const job = jobs.find((j) => filter(j.data)) as Job<JobRequest, JobResult> | undefined;
     assert.ok(job, 'job found');
     return { job, result: jobResultSchema.parse(await job.waitUntilFinished(events, 60_000)) };
@@ -73,11 +73,11 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     // (SIGSTOP) at its first relayed step until the status message shows it, then resumed.
     // The queue is paused until the queued state is on screen: a warm worker would take the job before the bot's
     // queued event is published, and the message would (rightly) go from "Queuing" straight to "Starting".
-    await h.services.queue.queue.pause();
+    await h.services.queue.primary.queue.pause();
     const engine = pauseEngineAtFirstStep();
     const request = h.say(ALICE, '/gen <b>fox</b> & *stars*\u200b  in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
-    await h.waitForText(status, /^⏳ Queued: #1 in line/).finally(() => h.services.queue.queue.resume());
+    await h.waitForText(status, /^⏳ Queued: #1 in line/).finally(() => h.services.queue.primary.queue.resume());
     await engine.paused;
     await h.waitForText(status, /^🎨 Generating/).finally(engine.resume);
     const video = await videoFor(request);
@@ -172,17 +172,17 @@ describe('telegram: /gen to a video in the chat, with the real worker and tiny e
     const bobJob = (await h.jobs()).find((j) => j.seed === 9)!;
     assert.equal((await h.answerTo(h.say(BOB, '/cancel'))).text, 'Cancelled.');
     await h.waitForText(quickStatus, /^🚫 Cancelled\.$/);
-    assert.equal(await h.services.queue.queue.getJob(bobJob.requestId), undefined);
+    assert.equal(await h.services.queue.primary.queue.getJob(bobJob.requestId), undefined);
 
     const slowJob = (await h.jobs()).find((j) => j.seed === 8)!;
-    assert.equal(await h.services.queue.queue.getJobState(slowJob.requestId), 'active', 'still generating when cancelled');
+    assert.equal(await h.services.queue.primary.queue.getJobState(slowJob.requestId), 'active', 'still generating when cancelled');
     const press = h.server.pressButton({ chatId: ALICE.id, messageId: slowStatus.messageId, from: ALICE, data: `cancel:${slowJob.requestId}` });
     await h.server.waitForCall('answerCallbackQuery', (c) => String(c.params.callback_query_id) === press.id);
     engine.resume();
     await h.waitForText(slowStatus, /^🚫 Cancelled\.$/, 20_000);
-    const job = (await h.services.queue.queue.getJob(slowJob.requestId))!;
+    const job = (await h.services.queue.primary.queue.getJob(slowJob.requestId))!;
     await assert.rejects(job.waitUntilFinished(events, 30_000), /cancel/);
-    assert.equal((await h.services.queue.queue.getJob(slowJob.requestId))?.attemptsMade, 1, 'not retried');
+    assert.equal((await h.services.queue.primary.queue.getJob(slowJob.requestId))?.attemptsMade, 1, 'not retried');
     assert.equal(videosFor(slow).length + videosFor(quick).length, 0, 'no video posted');
     assert.equal(slowStatus.text, '🚫 Cancelled.', 'the final state stays');
     assert.deepEqual(await h.services.quota.pendingJobs(`telegram:${ALICE.id}`), []);

@@ -69,7 +69,7 @@ describe('npm run video (CLI adapter)', () => {
     const planted = join(t.tmp, 'outside', '..', 'planted.mp4');
     const services = createCommandServices(t.config);
     try {
-      await services.queue.queue.waitUntilReady();
+      await services.queue.primary.queue.waitUntilReady();
       const ctx = recordingContext({ id: 'mallory', target: { platform: 'cli', target: { outPath: planted } } });
       await dispatch(commands.video, ctx, { prompt: 'a planted path', preset: 'tiny' }, services);
       const jobId = ctx.replies[0]?.jobId;
@@ -79,7 +79,7 @@ describe('npm run video (CLI adapter)', () => {
       const { code, stderr } = await videoCli(env, '--prompt', 'my own clip', '--out', out);
       assert.equal(code, 0, stderr);
       assert.ok(existsSync(out), 'the CLI wrote its own clip where asked');
-      const job = await services.queue.queue.getJob(jobId);
+      const job = await services.queue.primary.queue.getJob(jobId);
       assert.equal(await job?.getState(), 'completed');
       assert.equal(existsSync(planted), false, 'nothing written at the planted path');
       assert.equal(job?.returnvalue?.receipt.path, cliClipPath(t.config.OUTPUT_DIR, jobId));

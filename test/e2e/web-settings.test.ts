@@ -21,7 +21,7 @@ describe('web page: the settings form', () => {
   before(async () => {
     t = testConfig({ WEB_PORT: '0' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
     web = await startWebPlatform({ config: t.config, services, log: logger('web'), secretFile: join(t.tmp, 'web-secret') });
   });
   after(async () => {
@@ -63,7 +63,7 @@ describe('web page: the settings form', () => {
     });
     const body = (await video.json()) as { ok: boolean; jobId: string };
     assert.equal(body.ok, true);
-    const job = await services.queue.queue.getJob(body.jobId);
+    const job = await services.queue.primary.queue.getJob(body.jobId);
     assert.deepEqual([job?.data.preset, job?.data.negativePrompt, job?.data.locale, job?.data.stats], ['tiny-slow', 'blurry', 'ru', 'short']);
     userKey = `web:${job!.data.user.id}`;
     await job?.remove();

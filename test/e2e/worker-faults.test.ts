@@ -21,7 +21,7 @@ async function submit(t: TestConfig, services: ReturnType<typeof createCommandSe
   const ctx = recordingContext({ id: 'faults', target: { platform: 'cli', target: { outPath: join(t.tmp, `${Date.now()}.mp4`) } } });
   await dispatch(commands.video, ctx, { prompt, preset }, services);
   assert.equal(ctx.replies[0]?.kind, 'accepted', ctx.replies[0]?.text);
-  const job = (await services.queue.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
+  const job = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active'])).find((j) => j.data.prompt === prompt);
   assert.ok(job);
   return job as Job<JobRequest, JobResult>;
 }
@@ -102,7 +102,7 @@ describe('disk for temporary frames full', () => {
       await assert.rejects(job.waitUntilFinished(events, 60_000), /disk is full/);
       const failure = delivery.failures.find((f) => f.jobId === job.id);
       assert.match(failure?.failure.message ?? '', /the worker's disk is full \(0 MiB free/);
-      assert.equal((await services.queue.queue.getJob(job.id!))?.attemptsMade, 2, 'retried before giving up');
+      assert.equal((await services.queue.primary.queue.getJob(job.id!))?.attemptsMade, 2, 'retried before giving up');
       assert.deepEqual(existsSync(small) ? readdirSync(small) : [], []);
     } finally {
       await worker.close();

@@ -104,7 +104,7 @@ export class ChatWorkerHarness {
 
   /** The live worker process running `job` now (BullMQ's processedBy is the worker's WORKER_ID). */
   async holderOf(job: Job): Promise<WorkerProcess> {
-    const fresh = await this.queue.queue.getJob(job.id!);
+    const fresh = await this.queue.primary.queue.getJob(job.id!);
     const holder = this.workers.find((w) => w.id === fresh?.processedBy && w.child.exitCode === null && w.child.signalCode === null);
     assert.ok(holder, `job ${job.id} is run by a live worker process (processedBy ${fresh?.processedBy})`);
     return holder;
@@ -135,7 +135,7 @@ export class ChatWorkerHarness {
 
   async jobWhere(match: (request: JobRequest) => boolean, timeoutMs = 20_000): Promise<Job<JobRequest, JobResult>> {
     return eventually(async () => {
-      const jobs = await this.queue.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
+      const jobs = await this.queue.primary.queue.getJobs(['waiting', 'prioritized', 'active', 'delayed', 'completed', 'failed']);
       return jobs.find((j) => match(j.data)) as Job<JobRequest, JobResult> | undefined;
     }, timeoutMs, 'the job to be queued');
   }
@@ -144,10 +144,10 @@ export class ChatWorkerHarness {
   async finished(job: Job<JobRequest, JobResult>, timeoutMs = 180_000): Promise<Job<JobRequest, JobResult>> {
     return eventually(
       async () => {
-        const state = await this.queue.queue.getJobState(job.id!);
+        const state = await this.queue.primary.queue.getJobState(job.id!);
         if (state !== 'completed' && state !== 'failed') return undefined;
         // Read after the state is final, so failedReason, stacktrace and returnvalue are the final ones.
-        return (await this.queue.queue.getJob(job.id!)) as Job<JobRequest, JobResult> | undefined;
+        return (await this.queue.primary.queue.getJob(job.id!)) as Job<JobRequest, JobResult> | undefined;
       },
       timeoutMs,
       `job ${job.id} to finish (${this.workers.map((w) => `${w.id}: ${w.stderr().slice(-400)}`).join(' | ')})`,

@@ -71,7 +71,7 @@ export async function telegramHarness(overrides: Record<string, string> = {}): P
       await server.waitForEdit((m, e) => m.chatId === message.chatId && m.messageId === message.messageId && pattern.test(e.text ?? ''), timeoutMs);
     },
     async jobs() {
-      const jobs = await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
+      const jobs = await services.queue.primary.queue.getJobs(['waiting', 'active', 'delayed', 'completed', 'failed', 'prioritized']);
       return jobs.map((j) => j.data);
     },
     async close() {

@@ -33,7 +33,7 @@ describe('queue ETAs on real Redis', () => {
   before(async () => {
     t = testConfig({ QUEUE_MAX_WAITING: '50' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
     connection = workerConnection(t.config.REDIS_URL);
     // A worker that takes jobs by hand: the job it holds is "running" for as long as the test likes.
     worker = new Worker(t.config.QUEUE_NAME, null, { connection, autorun: false });
@@ -61,7 +61,7 @@ describe('queue ETAs on real Redis', () => {
     const queuedShort = await services.queue.enqueue(request('tiny'));
     assert.equal(queuedShort.position, 2);
 
-    const snapshot = await readQueueSnapshot(services.queue, queuedShort.position);
+    const snapshot = await readQueueSnapshot(services.queue.primary, queuedShort.position);
     assert.deepEqual(snapshot.ahead, ['tiny-slow']);
     assert.deepEqual(snapshot.running.map((r) => [r.preset, r.progress && 'step' in r.progress ? r.progress.step : undefined]), [['tiny-slow', 6]]);
     // Running: half its 10 s of steps left plus its 2 s tail = 7 s; then the waiting tiny-slow (12 s); then ours (1 s).
@@ -70,7 +70,7 @@ describe('queue ETAs on real Redis', () => {
     assert.ok(queuedShort.etaSeconds > 3 * 1);
 
     await running.updateProgress({ stage: 'generating', step: 12, steps: 12 });
-    assert.equal(await services.queue.eta(2, 'tiny'), Math.round(2 + 12 + 1), 'the ETA follows the running job\'s progress');
+    assert.equal(await services.queue.primary.eta(2, 'tiny'), Math.round(2 + 12 + 1), 'the ETA follows the running job\'s progress');
     await running.moveToCompleted({}, token, false);
   });
 });

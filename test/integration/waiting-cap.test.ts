@@ -20,7 +20,7 @@ describe('QUEUE_MAX_WAITING under a burst from two bot processes', () => {
     // Only the waiting cap may refuse: quotas and rate limits are out of reach.
     t = testConfig({ QUEUE_MAX_WAITING: String(CAP), QUOTA_MAX_PENDING_PER_USER: '5', QUOTA_MAX_JOBS_PER_HOUR: '1000', RATE_LIMIT_PER_USER_PER_MINUTE: '1000', RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000' });
     bots = [createCommandServices(t.config), createCommandServices(t.config)];
-    await Promise.all(bots.map((b) => b.queue.queue.waitUntilReady()));
+    await Promise.all(bots.map((b) => b.queue.primary.queue.waitUntilReady()));
     const plan = loadPlan(USERS, USERS);
     // Even-indexed users through one bot, odd through the other, every request at once.
     const runs = await Promise.all([0, 1].map((b) => runLoad(bots[b]!, plan.filter((r) => r.index % 2 === b))));
@@ -48,7 +48,7 @@ describe('QUEUE_MAX_WAITING under a burst from two bot processes', () => {
   });
 
   test('once a waiting job leaves, exactly one more request gets in', async () => {
-    const [oldest] = await bots[0]!.queue.queue.getWaiting(CAP - 1, CAP - 1);
+    const [oldest] = await bots[0]!.queue.primary.queue.getWaiting(CAP - 1, CAP - 1);
     await oldest!.remove();
     const again = await Promise.all([0, 1, 2].map((i) => runLoad(bots[i % 2]!, [{ index: 1000 + i, userKey: `discord:${900 + i}`, platform: 'discord', userId: String(900 + i), atMs: 0 }])));
     assert.equal(again.flat().filter((o) => o.replies[0]?.kind === 'accepted').length, 1);

@@ -31,7 +31,7 @@ function client(engineDir: string): EngineClient {
   return new EngineClient({
     python: join(REPO_ROOT, '.venv/bin/python'),
     engineDir,
-    settings: engineSettings(parseEnv({}), loadPresets(TINY_PRESETS), '/models/none'),
+    settings: engineSettings(parseEnv({}), loadPresets(TINY_PRESETS), '/models/none', 'cogvideox-2b'),
     startTimeoutMs: 120_000,
     stepTimeoutMs: 120_000,
     log: pino({ level: 'silent' }),

@@ -67,7 +67,7 @@ function askPython(input: unknown): PythonSide {
 const pathOf = (message: string) => message.split(': ')[0];
 
 describe('engine contract', () => {
-  const settings = engineSettings(parseEnv({ ENGINE_DEVICE: 'cpu', ENGINE_WARMUP: '0' }), loadPresets(TINY_PRESETS), '/models/tiny');
+  const settings = engineSettings(parseEnv({ ENGINE_DEVICE: 'cpu', ENGINE_WARMUP: '0' }), loadPresets(TINY_PRESETS), '/models/tiny', 'cogvideox-2b');
   const python = askPython({ requests: REQUESTS, settings, presets: PRESET_CASES.map(([, document]) => document) });
 
   test('the committed contract.schema.json is what the zod schemas generate (regenerate: write-contract-schema.ts)', () => {

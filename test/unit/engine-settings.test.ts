@@ -26,9 +26,12 @@ describe('engine settings', () => {
 
   test('one complete, valid document from the configuration, presets included', () => {
     const presets = loadPresets(TINY_PRESETS);
-    const settings = engineSettings(parseEnv({ ENGINE_WARMUP: '0', ENGINE_CFG_PARALLEL: '1', ENGINE_COMPILE_CACHE_DIR: 'var/cc' }), presets, '/models/m');
+    const settings = engineSettings(parseEnv({ ENGINE_WARMUP: '0', ENGINE_CFG_PARALLEL: '1', ENGINE_COMPILE_CACHE_DIR: 'var/cc' }), presets, '/models/m', 'cogvideox-2b');
     assert.deepEqual(settings, {
       model: '/models/m',
+      model_name: 'cogvideox-2b',
+      pipeline: 'CogVideoXPipeline',
+      native_dtype: 'float16',
       device: 'auto',
       dtype: 'auto',
       memory_profile: 'auto',

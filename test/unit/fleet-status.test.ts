@@ -114,7 +114,7 @@ describe('/gpu status rendering', () => {
       { util: null, temperatureC: null, powerW: null },
     );
     const text = renderFleetStatus(snapshot({ workers: [flaky, warming] }), thresholds);
-    assert.match(text, /🖥 gpu-a · GPU not known yet\nengine warming\njobs 0 · median – · restarts 0/);
+    assert.match(text, /🖥 gpu-a · GPU not known yet · cogvideox-2b\nengine warming\njobs 0 · median – · restarts 0/);
     assert.match(text, /GPU \? · VRAM 40\.0\/80\.0 GiB\nengine generating/);
     assert.match(text, /jobs 14 \(1 failed\)/);
     assert.match(text, /last error 5 min ago: engine exited \(SIGKILL\): out of memory/);

@@ -69,7 +69,7 @@ describe('logs and secrets', () => {
 
   test('the engine process gets no secret variable', () => {
     // An allow-list now (engine-environment.ts): the engine's own settings travel as one document.
-    const settings = engineSettings(parseEnv({}), loadPresets(TINY_PRESETS), '/m');
+    const settings = engineSettings(parseEnv({}), loadPresets(TINY_PRESETS), '/m', 'cogvideox-2b');
     const engineEnv = engineEnvironment({ PATH: '/bin', TELEGRAM_BOT_TOKEN: TOKEN, DASHBOARD_PASSWORD: PASSWORD, REDIS_URL: `redis://:${PASSWORD}@h:6379`, ENGINE_MODEL: 'm' }, settings);
     assert.deepEqual(Object.keys(engineEnv).sort(), ['COGCAST_ENGINE_SETTINGS', 'PATH', 'PYTHONUNBUFFERED']);
     assert.equal(engineEnv.PATH, '/bin');

@@ -3,6 +3,7 @@
 // `node --import tsx worker/engine-client/write-contract-schema.ts`); test/unit/engine-contract.test.ts fails when
 // the file is stale or when either side adds or drops a field.
 import { z } from 'zod';
+import { MODEL_NAMES, PIPELINE_CLASSES } from '../../config/models.ts';
 import { presetsFileSchema } from '../../config/presets.ts';
 
 /** Seeds are 32-bit everywhere: the chat commands, the job payload and the engine (torch accepts 64). */
@@ -19,6 +20,12 @@ const fraction = z.number().min(0).max(1);
 export const engineSettingsSchema = z.strictObject({
   /** Absolute directory in the diffusers layout, or a hub id. */
   model: z.string().min(1),
+  /** The catalogue model the worker found there (config/models.ts): its presets are the ones below. */
+  model_name: z.enum(MODEL_NAMES),
+  /** The pipeline class the model's model_index.json must name; the engine loads that class and refuses another. */
+  pipeline: z.enum(PIPELINE_CLASSES),
+  /** The model's trained precision: what `dtype: auto` means on a GPU. */
+  native_dtype: z.enum(['float16', 'bfloat16']),
   device: z.string().regex(/^(auto|cpu|cuda(:\d+)?)$/),
   dtype: z.enum(['auto', 'float16', 'bfloat16', 'float32']),
   memory_profile: z.enum(['auto', 'resident', 'lowvram']),
@@ -27,7 +34,7 @@ export const engineSettingsSchema = z.strictObject({
   warmup: z.boolean(),
   log_level: z.enum(['DEBUG', 'INFO', 'WARNING', 'ERROR']),
   cfg_parallel: z.boolean(),
-  /** The validated presets file: the engine reads no file of its own. */
+  /** The validated presets of this model (presetsForModel): the engine reads no file of its own. */
   presets: presetsFileSchema,
 });
 export type EngineSettings = z.infer<typeof engineSettingsSchema>;
@@ -46,6 +53,9 @@ export const requestSchemas = {
     preset: z.string().min(1),
     seed: z.int().min(0).max(MAX_SEED),
     output_dir: z.string().min(1),
+    /** Image-to-video: absolute path of an RGB PNG of exactly the preset's width x height, written by the worker
+     * (never a name a user chose). Required by an image-to-video pipeline, refused (bad_input) by a text one. */
+    image: z.string().min(1).optional(),
   }),
   cancel: z.strictObject({ type: z.literal('cancel'), job_id: jobId }),
   stats: z.strictObject({ type: z.literal('stats') }),

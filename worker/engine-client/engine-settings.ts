@@ -2,7 +2,8 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, type Env } from '../../config/env.ts';
-import type { PresetBook } from '../../config/presets.ts';
+import { type ModelName, modelSpec } from '../../config/models.ts';
+import { type PresetBook, presetsForModel } from '../../config/presets.ts';
 import { type EngineSettings, engineSettingsSchema } from './engine-protocol.ts';
 
 /** Relative engine paths (ENGINE_MODEL, ENGINE_COMPILE_CACHE_DIR) mean the project's folders, whatever the worker's
@@ -14,10 +15,18 @@ export function engineSettings(
   presets: PresetBook,
   /** ENGINE_MODEL resolved (model-resolution.ts, against PROJECT_ROOT): an absolute directory or a hub id. */
   model: string,
+  /** The catalogue model found in `model` (model-identity.ts): the engine warms only its presets. */
+  heldModel: ModelName,
   root = PROJECT_ROOT,
 ): EngineSettings {
+  const own = presetsForModel(presets, heldModel);
+  if (!own) throw new ConfigError(`engine settings: the presets name no preset for ${heldModel}, the model in ${model}: add one with "model": "${heldModel}" to the presets file`);
+  const spec = modelSpec(heldModel);
   const settings = engineSettingsSchema.safeParse({
     model,
+    model_name: heldModel,
+    pipeline: spec.pipeline,
+    native_dtype: spec.dtype,
     device: config.ENGINE_DEVICE,
     dtype: config.ENGINE_DTYPE,
     memory_profile: config.ENGINE_MEMORY_PROFILE,
@@ -26,7 +35,7 @@ export function engineSettings(
     warmup: config.ENGINE_WARMUP,
     log_level: config.ENGINE_LOG_LEVEL,
     cfg_parallel: config.ENGINE_CFG_PARALLEL === '1',
-    presets: presets.document,
+    presets: own,
   });
   if (!settings.success) {
     const issue = settings.error.issues[0];

@@ -145,7 +145,7 @@ const expandHome = (p: string) => (p === '~' || p.startsWith('~/') ? join(homedi
 const hubEndpoint = (env: NodeJS.ProcessEnv) => (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, '');
 
 /** The snapshot directory of `id` in the Hugging Face cache, when one with a model_index.json is there. */
-function hubCacheSnapshot(id: string, env: NodeJS.ProcessEnv): string | null {
+export function hubCacheSnapshot(id: string, env: NodeJS.ProcessEnv): string | null {
   const cache = env.HF_HUB_CACHE ?? join(env.HF_HOME ?? join(env.HOME ?? homedir(), '.cache', 'huggingface'), 'hub');
   const snapshots = join(cache, `models--${id.replace('/', '--')}`, 'snapshots');
   try {

@@ -72,6 +72,7 @@ export function startWorkerHeartbeat(opts: WorkerHeartbeatOptions): RunningHeart
     return {
       v: 1,
       workerId: opts.workerId,
+      model: opts.queue.model,
       host: hostname(),
       pid: process.pid,
       startedAt,

@@ -111,7 +111,7 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
 /** True when the message is `jobId`'s own status message: a button may rewrite no other message. */
 async function isStatusMessage(services: CommandServices, jobId: string, chatId: number, messageId: number): Promise<boolean> {
   try {
-    const delivery = (await services.queue.queue.getJob(jobId))?.data?.delivery;
+    const delivery = (await services.queue.getJob(jobId))?.data?.delivery;
     return delivery?.platform === 'telegram' && delivery.target.chatId === chatId && delivery.target.statusMessageId === messageId;
   } catch {
     return false; // Redis unreachable: the command itself will say so; rewrite nothing meanwhile

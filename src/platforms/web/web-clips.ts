@@ -1,7 +1,7 @@
 // Each web user's recent jobs, newest first: a short list in Redis beside the queue, so every bot process
 // serving the page shows the same clips.
 import type { Redis } from 'ioredis';
-import type { VideoQueue } from '../../queue/video-queue.ts';
+import type { VideoQueues } from '../../queue/video-queues.ts';
 
 const KEEP = 20;
 const TTL_S = 30 * 24 * 3600;
@@ -9,7 +9,7 @@ const TTL_S = 30 * 24 * 3600;
 export class WebClips {
   constructor(
     private readonly redis: Redis,
-    private readonly queue: VideoQueue,
+    private readonly queue: Pick<VideoQueues, 'key'>,
   ) {}
 
   private key(userId: string): string {

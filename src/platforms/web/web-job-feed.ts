@@ -8,7 +8,7 @@ import { JobStatusStore } from '../../queue/job-status-store.ts';
 import { OwnedQueueEvents } from '../../queue/queue-events.ts';
 import type { RedisEndpoint } from '../../queue/redis.ts';
 import { remainingSeconds } from '../../queue/queue-estimates.ts';
-import type { VideoQueue } from '../../queue/video-queue.ts';
+import type { VideoQueues } from '../../queue/video-queues.ts';
 import { cancelledView, doneView, eventView, type WebJobView, viewOfJob, webOwner } from './web-job-view.ts';
 
 export type ViewListener = (view: WebJobView) => void;
@@ -17,7 +17,8 @@ const OWNER_CACHE_LIMIT = 5000;
 const REFRESH_DELAY_MS = 150;
 
 export class WebJobFeed {
-  private readonly events: OwnedQueueEvents;
+  /** One event stream per model lane: the page follows jobs of every model. */
+  private readonly events: OwnedQueueEvents[];
   private readonly listeners = new Map<string, Set<ViewListener>>();
   /** jobId -> its web owner (null: another platform's job), so progress events need no Redis read. */
   private readonly owners = new Map<string, string | null>();
@@ -30,43 +31,48 @@ export class WebJobFeed {
   private readonly statuses: JobStatusStore;
 
   constructor(
-    private readonly queue: VideoQueue,
+    private readonly queue: VideoQueues,
     redis: RedisEndpoint,
     private readonly log: Logger,
   ) {
     this.statuses = new JobStatusStore(queue.redis, queue.key());
-    this.events = new OwnedQueueEvents(queue.queue.name, redis);
-    this.events.on('error', (err) => log.warn({ err: err.message }, 'web job events: Redis error'));
-    this.events.on('waiting', ({ jobId }) => {
+    this.events = [...queue.lanes.values()].map((lane) => this.follow(new OwnedQueueEvents(lane.queue.name, redis)));
+  }
+
+  private follow(events: OwnedQueueEvents): OwnedQueueEvents {
+    const log = this.log;
+    events.on('error', (err) => log.warn({ err: err.message }, 'web job events: Redis error'));
+    events.on('waiting', ({ jobId }) => {
       this.soon(jobId, async () => this.fresh(jobId));
       // A new job may be placed ahead of others (a priority user, a fair-share turn): their places move back.
       this.refreshQueued();
     });
-    this.events.on('active', ({ jobId }) => {
+    events.on('active', ({ jobId }) => {
       this.soon(jobId, async () => this.fresh(jobId));
       this.refreshQueued();
     });
-    this.events.on('progress', ({ jobId, data }) => {
+    events.on('progress', ({ jobId, data }) => {
       const event = jobEventSchema.safeParse(data);
       if (event.success) this.soon(jobId, async (last) => (last ? eventView(last, event.data, await this.remaining(last.preset, event.data)) : this.fresh(jobId)));
     });
-    this.events.on('completed', ({ jobId, returnvalue }) => {
+    events.on('completed', ({ jobId, returnvalue }) => {
       this.soon(jobId, async (last) => (last ? doneView(last, parseMaybe(returnvalue)) : this.fresh(jobId)));
       this.refreshQueued();
     });
-    this.events.on('failed', ({ jobId }) => {
+    events.on('failed', ({ jobId }) => {
       // Read back: the state says whether this was the last attempt, and failedView reads its reason.
       this.soon(jobId, async () => this.fresh(jobId));
       this.refreshQueued();
     });
-    this.events.on('removed', ({ jobId }) => {
+    events.on('removed', ({ jobId }) => {
       this.soon(jobId, async (last) => (last ? cancelledView(last) : null));
       this.refreshQueued();
     });
+    return events;
   }
 
   async start(): Promise<void> {
-    await this.events.waitUntilReady();
+    await Promise.all(this.events.map((events) => events.waitUntilReady()));
   }
 
   /** Follows `userId`'s jobs; returns the unsubscribe function. */
@@ -82,9 +88,10 @@ export class WebJobFeed {
 
   /** The job as it stands now, remembered as the base for its next events. */
   async view(jobId: string): Promise<WebJobView | null> {
-    const job = await this.queue.queue.getJob(jobId);
-    if (!job) return null;
-    const view = await viewOfJob(job, this.queue, (id) => this.statuses.get(id));
+    const found = await this.queue.findJob(jobId);
+    if (!found) return null;
+    const { job, lane } = found;
+    const view = await viewOfJob(job, lane, (id) => this.statuses.get(id));
     if (!view) return null;
     this.lastViews.set(jobId, view);
     if (!this.owners.has(jobId)) this.rememberOwner(jobId, webOwner(parseJobRequest(job.data)));
@@ -142,7 +149,7 @@ export class WebJobFeed {
 
   private async ownerOf(jobId: string): Promise<string | null> {
     if (this.owners.has(jobId)) return this.owners.get(jobId) ?? null;
-    const job = await this.queue.queue.getJob(jobId);
+    const job = await this.queue.getJob(jobId);
     let owner: string | null = null;
     try {
       owner = job ? webOwner(parseJobRequest(job.data)) : null;
@@ -165,7 +172,7 @@ export class WebJobFeed {
   async close(): Promise<void> {
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
     this.listeners.clear();
-    await this.events.close();
+    await Promise.all(this.events.map((events) => events.close()));
   }
 }
 

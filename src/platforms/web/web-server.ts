@@ -231,7 +231,7 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
     const jobId = /^(.+)\.mp4$/.exec(String(req.params.file))?.[1] ?? '';
     const userId = identity.userOf(req);
     if (!JOB_ID.test(jobId) || !userId) return missing();
-    const job = await services.queue.queue.getJob(jobId);
+    const job = await services.queue.getJob(jobId);
     if (!job) return missing();
     let owner: string | null = null;
     try {
