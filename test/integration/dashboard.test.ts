@@ -31,7 +31,7 @@ describe('queue dashboard', () => {
     t = testConfig({ DASHBOARD_USER: USER, DASHBOARD_PASSWORD: PASSWORD, OPS_HOST: '127.0.0.1' });
     services = createCommandServices(t.config);
     const delivery = { platform: 'discord' as const, target: { channelId: '42', interactionToken: 'aW50ZXJhY3Rpb24tdG9rZW4tc2VjcmV0' } };
-    await services.queue.queue.add('video', request('a job to look at', delivery), { jobId: 'visible-job' });
+    await services.queue.primary.queue.add('video', request('a job to look at', delivery), { jobId: 'visible-job' });
     ops = await startProcessOps({ config: t.config, port: 0, queue: services.queue, dashboard: true, log });
     base = `http://127.0.0.1:${ops.port}${ops.dashboardPath}`;
   });

@@ -55,7 +55,7 @@ describe('fleet status on real Redis', () => {
   before(async () => {
     t = testConfig({ ENGINE_RESTARTS_WARN: '2', OPS_HOST: '127.0.0.1' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
   });
   after(async () => {
     await services.close();
@@ -91,13 +91,13 @@ describe('fleet status on real Redis', () => {
       let n = 0;
       failer.on('failed', () => ++n === 2 && resolve());
     });
-    await services.queue.queue.add('video', request('job 1'), { jobId: 'old-failure' });
-    await services.queue.queue.add('video', request('job 2'), { jobId: 'recent-failure' });
+    await services.queue.primary.queue.add('video', request('job 1'), { jobId: 'old-failure' });
+    await services.queue.primary.queue.add('video', request('job 2'), { jobId: 'recent-failure' });
     await failed;
     await failer.close();
     connection.disconnect(); // BullMQ leaves a connection it was given open
-    await services.redis.zadd(services.queue.queue.toKey('failed'), 'XX', Date.now() - 2 * 3_600_000, 'old-failure');
-    await services.queue.queue.add('video', request('job 3'), { jobId: 'waiting-1' });
+    await services.redis.zadd(services.queue.primary.queue.toKey('failed'), 'XX', Date.now() - 2 * 3_600_000, 'old-failure');
+    await services.queue.primary.queue.add('video', request('job 3'), { jobId: 'waiting-1' });
 
     await publishHeartbeat(services.redis, services.queue, beat('gpu-hot', { engine: { state: 'generating', restarts: 0 }, job: { id: 'waiting-0', stage: 'generating', step: 7, steps: 50, startedAt: Date.now() } }, { util: 0.2, temperatureC: 92, vramUsedBytes: 79 * GIB }));
     await publishHeartbeat(services.redis, services.queue, beat('gpu-flappy', { engine: { state: 'restarting', restarts: 2 }, lastError: { message: 'engine exited (SIGKILL)', at: Date.now() - 5000, jobId: 'x' } }));
@@ -140,7 +140,7 @@ describe('fleet status on real Redis', () => {
       assert.equal(sampleValue(before, 'cogcast_queue_jobs', { ...labels, state: 'waiting' }), 1);
       assert.equal(sampleValue(before, 'cogcast_queue_jobs', { ...labels, state: 'failed' }), 2);
       assert.equal(sampleValue(before, 'cogcast_redis_up'), 1);
-      await services.queue.queue.add('video', request('job 4'), { jobId: 'waiting-2' });
+      await services.queue.primary.queue.add('video', request('job 4'), { jobId: 'waiting-2' });
       const afterAdd = await scrape(ops.port!);
       assert.equal(sampleValue(afterAdd, 'cogcast_queue_jobs', { ...labels, state: 'waiting' }), 2, 'read from Redis on every scrape');
       // prom-client's standard process metrics come along.

@@ -99,7 +99,7 @@ describe('hostile command arguments', () => {
       RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
     });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
   });
   after(async () => {
     await services.close();
@@ -115,7 +115,7 @@ describe('hostile command arguments', () => {
     const reply = ctx.replies[0]!;
     if (reply.kind !== 'accepted') return { ctx, reply, job: null };
     const jobId = reply.buttons?.find((b) => b.action === 'cancel')?.jobId;
-    const job = jobId ? await services.queue.queue.getJob(jobId) : undefined;
+    const job = jobId ? await services.queue.primary.queue.getJob(jobId) : undefined;
     assert.ok(job, 'an accepted request has its job');
     return { ctx, reply, job: jobRequestSchema.parse(job.data) };
   }

@@ -28,7 +28,7 @@ describe('load: 1,000 requests from 200 users through the command layer', () => 
       RATE_LIMIT_GLOBAL_PER_MINUTE: '1000000',
     });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
     outcomes = await runLoad(services, loadPlan(USERS, REQUESTS));
   });
   after(async () => {
@@ -49,7 +49,7 @@ describe('load: 1,000 requests from 200 users through the command layer', () => 
     assert.ok(ids.every((id) => typeof id === 'string'), 'every acceptance names its job');
     assert.equal(new Set(ids).size, ids.length, 'no job id is given out twice');
 
-    const jobs = await services.queue.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
+    const jobs = await services.queue.primary.queue.getJobs(['waiting', 'active', 'delayed', 'prioritized', 'completed', 'failed']);
     assert.equal(jobs.length, ids.length, 'as many jobs as acceptances');
     assert.equal(await services.queue.waitingCount(), ids.length);
     const byId = new Map(jobs.map((j) => [j.id, j]));

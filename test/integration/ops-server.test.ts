@@ -128,11 +128,11 @@ describe('ops server', () => {
       { connection },
     );
     const failed = new Promise<void>((resolve) => failer.once('failed', () => resolve()));
-    await services.queue.queue.add('video', request('will fail'), { jobId: 'leaky-failure' });
+    await services.queue.primary.queue.add('video', request('will fail'), { jobId: 'leaky-failure' });
     await failed;
     await failer.close();
     connection.disconnect();
-    const stored = await services.queue.queue.getJob('leaky-failure');
+    const stored = await services.queue.primary.queue.getJob('leaky-failure');
     assert.ok(stored?.failedReason.includes(BOT_TOKEN), 'the raw reason is in Redis: the dashboard is what must scrub it');
 
     const api = await fetch(`${base}/dashboard/api/queues?activeQueue=${t.config.QUEUE_NAME}&status=failed&page=1`, { headers: basic(USER, PASSWORD) });

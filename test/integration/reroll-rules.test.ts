@@ -16,7 +16,7 @@ describe('reroll on real Redis', () => {
   before(async () => {
     t = testConfig({ QUOTA_MAX_PENDING_PER_USER: '10', QUOTA_MAX_JOBS_PER_HOUR: '100' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
   });
   after(async () => {
     await services.close();

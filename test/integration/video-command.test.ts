@@ -14,7 +14,7 @@ describe('/video on real Redis', () => {
   beforeEach(async () => {
     t = testConfig({ QUOTA_MAX_PENDING_PER_USER: '2', QUOTA_MAX_JOBS_PER_HOUR: '3', QUEUE_MAX_WAITING: '5', PROMPT_BLOCKLIST: 'gore' });
     services = createCommandServices(t.config);
-    await services.queue.queue.waitUntilReady();
+    await services.queue.primary.queue.waitUntilReady();
     await new Promise((r) => setTimeout(r, 50));
   });
   afterEach(async () => {
@@ -25,7 +25,7 @@ describe('/video on real Redis', () => {
   test('a valid request is enqueued once with a versioned payload, and the reply shows position, ETA and seed', async () => {
     const ctx = recordingContext({ id: 'alice' });
     await dispatch(commands.video, ctx, { prompt: '  a red\u200b fox ', preset: 'TINY', seed: 42 }, services);
-    const jobs = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+    const jobs = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
     assert.equal(jobs.length, 1);
     const data = parseJobRequest(jobs[0]!.data);
     assert.equal(data.v, 1);
@@ -43,7 +43,7 @@ describe('/video on real Redis', () => {
   test('a random seed is chosen, recorded in the job and shown', async () => {
     const ctx = recordingContext();
     await dispatch(commands.video, ctx, { prompt: 'waves' }, services);
-    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+    const [job] = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
     const seed = parseJobRequest(job!.data).seed;
     assert.ok(Number.isInteger(seed));
     assert.match(ctx.replies[0]!.text, new RegExp(`seed ${seed}`));
@@ -109,7 +109,7 @@ describe('/video on real Redis', () => {
     for (let i = 0; i < 3; i++) {
       await dispatch(commands.video, carol, { prompt: `p${i}` }, services);
       // Finish the job as a worker would, so only the hourly limit can bite.
-      const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+      const [job] = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
       await job!.remove();
       await services.quota.release('cli:carol', job!.id!);
     }
@@ -146,7 +146,7 @@ describe('/video on real Redis', () => {
   test('cancel removes your own waiting job and frees your quota; others may not cancel it', async () => {
     const owner = recordingContext({ id: 'owner' });
     await dispatch(commands.video, owner, { prompt: 'to cancel' }, services);
-    const [job] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+    const [job] = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
     const stranger = recordingContext({ id: 'stranger' });
     await dispatch(commands.cancel, stranger, { jobId: job!.id! }, services);
     assert.match(stranger.replies[0]!.text, /only cancel your own/);
@@ -160,9 +160,9 @@ describe('/video on real Redis', () => {
   test('reroll queues the same prompt and preset with a new seed', async () => {
     const ctx = recordingContext({ id: 'rr' });
     await dispatch(commands.video, ctx, { prompt: 'a lighthouse', preset: 'tiny-slow', seed: 5 }, services);
-    const [first] = await services.queue.queue.getJobs(['waiting', 'prioritized']);
+    const [first] = await services.queue.primary.queue.getJobs(['waiting', 'prioritized']);
     await dispatch(commands.reroll, ctx, { jobId: first!.id! }, services);
-    const all = (await services.queue.queue.getJobs(['waiting', 'prioritized'])).map((j) => jobRequestSchema.parse(j.data));
+    const all = (await services.queue.primary.queue.getJobs(['waiting', 'prioritized'])).map((j) => jobRequestSchema.parse(j.data));
     const reroll = all.find((d) => d.rerollOf === first!.id);
     assert.ok(reroll);
     assert.equal(reroll.prompt, 'a lighthouse');
@@ -199,7 +199,7 @@ describe('flood control', () => {
     const t = testConfig({ RATE_LIMIT_PER_USER_PER_MINUTE: '5', RATE_LIMIT_GLOBAL_PER_MINUTE: '8', QUOTA_MAX_PENDING_PER_USER: '50', QUOTA_MAX_JOBS_PER_HOUR: '50' });
     const services = createCommandServices(t.config);
     try {
-      await services.queue.queue.waitUntilReady();
+      await services.queue.primary.queue.waitUntilReady();
       const flooder = recordingContext({ id: 'flooder' });
       for (let i = 0; i < 7; i++) await dispatch(commands.video, flooder, { prompt: `spam ${i}` }, services);
       assert.deepEqual(flooder.replies.map((r) => r.kind), ['accepted', 'accepted', 'accepted', 'accepted', 'accepted', 'error', 'error']);
