@@ -27,7 +27,7 @@ export const rerollCommand = {
     // A forged button must not copy someone's prompt into another chat: the owner anywhere, others only where it was made.
     const ownJob = `${original.user.platform}:${original.user.id}` === userKey(ctx);
     if (!ownJob && !(ctx.sameChat?.(original.delivery) ?? false)) throw new UserFacingError('reroll_not_allowed');
-    await queueVideo(ctx, { prompt: original.prompt, negativePrompt: original.negativePrompt, preset: original.preset, ...(original.smooth ? { smooth: true } : {}), rerollOf: input.jobId }, services);
+    await queueVideo(ctx, { prompt: original.prompt, negativePrompt: original.negativePrompt, preset: original.preset, ...(original.smooth ? { smooth: true } : {}), ...(original.image ? { imageOf: input.jobId } : {}), rerollOf: input.jobId }, services);
   },
 } satisfies Command<RerollInput>;
 

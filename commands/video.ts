@@ -11,6 +11,12 @@ import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.t
 import { formatDuration } from '../src/core/locale.ts';
 import { DEFAULT_LOCALE, text } from '../src/core/texts.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.ts';
+import { modelSpec } from '../config/models.ts';
+import { type Preset, presetModel } from '../config/presets.ts';
+import { type ImageUpload, imageTooBig, isImageUpload } from '../src/core/image-upload.ts';
+import { imageLimits, prepareImage } from '../src/media/image-input.ts';
+import { liveModels } from '../src/queue/fleet-readings.ts';
+import { JobImages } from '../src/queue/job-images.ts';
 
 /** The input as people give it; the prompt's clean-up and the preset's snapping are the pre-check's job. */
 export const videoInputSchema = z.object({
@@ -26,6 +32,8 @@ export const videoInputSchema = z.object({
     .meta({ description: text('command.video.seed'), placeholder: 'N', invalid: { code: 'bad_seed', params: { max: MAX_SEED } } }),
   negativePrompt: z.string().optional().meta({ description: text('command.video.negative'), alias: 'negative', placeholder: '"blurry, text"' }),
   smooth: z.boolean().optional().meta({ description: text('command.video.smooth'), placeholder: 'yes' }),
+  // A picture (image-to-video presets): the platform hands it over; it is never typed.
+  image: z.custom<ImageUpload>(isImageUpload).optional().meta({ description: text('command.video.image'), attachment: true }),
 });
 
 export type VideoInput = z.infer<typeof videoInputSchema>;
@@ -37,6 +45,10 @@ export interface VideoRequest {
   preset?: string;
   seed?: number | string;
   smooth?: boolean;
+  /** A picture sent with the command (image-to-video). */
+  image?: ImageUpload;
+  /** A reroll of an image-to-video job: the earlier job whose stored picture is used again. */
+  imageOf?: string;
   rerollOf?: string;
 }
 
@@ -52,9 +64,46 @@ export function formatEta(seconds: number, locale: string = DEFAULT_LOCALE): str
 export function checkVideoInput(input: VideoRequest, services: Pick<CommandServices, 'env' | 'presets' | 'blocklist'>) {
   const prompt = validatePrompt(input.prompt, services.env.PROMPT_MAX_CHARS, services.blocklist);
   const negativePrompt = input.negativePrompt ? validatePrompt(input.negativePrompt, services.env.PROMPT_MAX_CHARS, services.blocklist) : '';
-  const preset = snapToPreset(services.presets, input.preset);
+  const withPicture = input.image !== undefined || input.imageOf !== undefined;
+  // A picture with no preset named goes to the first image-to-video preset; a named one must take a picture.
+  const preset = snapToPreset(services.presets, input.preset ?? (withPicture ? imagePresets(services.presets)[0] : undefined));
+  const takesPicture = modelSpec(presetModel(preset)).input === 'image';
+  if (takesPicture && !withPicture) throw new UserFacingError('image_required', { preset: preset.name });
+  if (!takesPicture && withPicture) throw new UserFacingError('image_not_accepted', { preset: preset.name, choices: imagePresets(services.presets).join(', ') || '-' });
   const seed = chooseSeed(input.seed);
   return { prompt, negativePrompt, preset, seed };
+}
+
+/** The presets that animate a picture, in the presets file's order. */
+function imagePresets(presets: CommandServices['presets']): string[] {
+  return presets.names.filter((name) => modelSpec(presetModel(presets.byName.get(name)!)).input === 'image');
+}
+
+/**
+ * Refuses at once a preset whose model no live worker holds (its job would wait in a queue nobody serves), naming
+ * the presets that can run now. With no worker alive at all the job is queued as before: it runs when one starts.
+ */
+async function assertModelServed(preset: Preset, services: CommandServices): Promise<void> {
+  const live = await liveModels(services.queue);
+  const model = presetModel(preset);
+  if (live.workers === 0 || live.models.has(model)) return;
+  const available = services.presets.names.filter((name) => live.models.has(presetModel(services.presets.byName.get(name)!)));
+  throw new UserFacingError('preset_unavailable', { preset: preset.name, model, choices: available.join(', ') });
+}
+
+/** The picture, fetched within IMAGE_MAX_BYTES, checked and shaped for the preset, stored under the job id. */
+async function storePicture(input: VideoRequest, preset: Preset, requestId: string, services: CommandServices, images: JobImages): Promise<JobRequest['image']> {
+  if (input.imageOf) {
+    const from = (await services.queue.getJob(input.imageOf))?.data?.image;
+    if (!from || !(await images.copy(input.imageOf, requestId))) throw new UserFacingError('image_expired');
+    return from;
+  }
+  if (!input.image) return undefined;
+  const limits = imageLimits(services.env);
+  if (input.image.declaredBytes !== undefined && input.image.declaredBytes > limits.maxBytes) throw imageTooBig(input.image.declaredBytes, limits.maxBytes);
+  const prepared = await prepareImage(await input.image.fetch(limits.maxBytes), { width: preset.width, height: preset.height }, limits);
+  await images.save(requestId, prepared.png);
+  return { sha256: prepared.sha256, width: prepared.width, height: prepared.height };
 }
 
 /** Turns a valid input into a queued job and tells the user where it stands; returns the job id. */
@@ -69,7 +118,10 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
     ...(input.preset === undefined && storedPreset ? { preset: storedPreset } : {}),
     ...(input.negativePrompt === undefined && settings.negativePrompt ? { negativePrompt: settings.negativePrompt } : {}),
   };
+  // A remembered preset does not apply to a picture it cannot take: the picture picks an image preset then.
+  if (input.preset === undefined && (input.image || input.imageOf) && withDefaults.preset && modelSpec(presetModel(services.presets.byName.get(withDefaults.preset)!)).input !== 'image') delete withDefaults.preset;
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
+  await assertModelServed(preset, services);
   const requestId = randomUUID();
 
   // The tier (src/core/priority-tiers.ts): priority by role or PRIORITY_IDS, relax once today's GPU seconds are spent,
@@ -79,8 +131,10 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
   const placement = placeJob(isPriority, usedSeconds, services.env.GPU_SECONDS_PER_DAY, pendingAhead.length);
 
   await services.quota.reserve(owner, requestId);
+  const images = new JobImages(services.redis, services.queue.key(), services.env.IMAGE_TTL_SECONDS);
   let enqueued;
   try {
+    const image = await storePicture(input, preset, requestId, services, images);
     const request: JobRequest = {
       v: JOB_PAYLOAD_VERSION,
       requestId,
@@ -93,12 +147,14 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       ...(ctx.locale ? { locale: ctx.locale } : {}),
       ...(settings.stats ? { stats: settings.stats } : {}),
       ...(input.smooth ? { smooth: true } : {}),
+      ...(image ? { image } : {}),
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };
     enqueued = await services.queue.enqueue(request, placement);
   } catch (err) {
     await services.quota.refund(owner, requestId).catch(() => undefined);
+    await images.remove(requestId).catch(() => undefined);
     throw err;
   }
   services.log('info', 'job queued', { jobId: enqueued.jobId, user: owner, preset: preset.name, position: enqueued.position, tier: placement.tier });

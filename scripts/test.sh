@@ -19,6 +19,8 @@ fi
 
 export COGCAST_TINY_MODEL="${COGCAST_TINY_MODEL:-$PWD/var/fixtures/tiny-cogvideox}"
 .venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_MODEL"
+export COGCAST_TINY_I2V_MODEL="${COGCAST_TINY_I2V_MODEL:-$PWD/var/fixtures/tiny-cogvideox-i2v}"
+.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_I2V_MODEL" --kind i2v
 
 npx tsc --noEmit -p .
 (cd worker/engine && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)

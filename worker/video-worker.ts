@@ -25,6 +25,7 @@ import { startJanitor } from './jobs/janitor.ts';
 import { observeJobMetrics } from './observability/job-metrics.ts';
 import { assertFfmpegAvailable } from '../src/media/mp4-encoder.ts';
 import { ResultCache } from './jobs/result-cache.ts';
+import { JobImages } from '../src/queue/job-images.ts';
 import { createVideoProcessor } from './jobs/video-processor.ts';
 import { LockWatch } from './jobs/job-lock.ts';
 import { scrubbedProcessor } from './jobs/scrubbed-processor.ts';
@@ -112,6 +113,7 @@ export async function startVideoWorker(config: Env, options: VideoWorkerOptions 
       outbounds,
       events,
       marker: new DeliveryMarker(redis, prefix),
+      images: new JobImages(redis, prefix, config.IMAGE_TTL_SECONDS),
       cache: new ResultCache(redis, prefix, Math.ceil(config.RESULT_RETENTION_HOURS * 3600), join(resolve(config.OUTPUT_DIR), 'results')),
       quota: new UserQuota(redis, prefix, { maxPendingPerUser: config.QUOTA_MAX_PENDING_PER_USER, maxJobsPerHour: config.QUOTA_MAX_JOBS_PER_HOUR }, async () => true),
       model: model.model,

@@ -11,6 +11,9 @@ import { commandRegistry } from '../core/command-registry.ts';
 import { formatStats } from '../core/stats.ts';
 import { text } from '../core/texts.ts';
 import { typedValue } from '../core/typed-arguments.ts';
+import { presetModel } from '../../config/presets.ts';
+import { UserFacingError } from '../core/errors.ts';
+import { fileImageUpload } from '../platforms/cli/cli-image.ts';
 import { takeCliClip } from '../platforms/cli/cli-clip.ts';
 import { jobResultSchema } from '../queue/job-contract.ts';
 import { jobEventSchema } from '../queue/job-events.ts';
@@ -59,7 +62,10 @@ function rawInput(options: OptionSpec[], parsed: ReturnType<typeof parse>): Reco
   const input: Record<string, unknown> = {};
   for (const option of options) {
     const value = (parsed.values as Record<string, string | boolean | undefined>)[option.name];
-    if (value !== undefined) input[option.field] = typeof value === 'string' ? typedValue(option, value) : value;
+    if (value === undefined) continue;
+    // --image FILE: a picture on this machine, read when the command needs it.
+    if (option.type === 'attachment') input[option.field] = fileImageUpload(resolve(String(value)));
+    else input[option.field] = typeof value === 'string' ? typedValue(option, value) : value;
   }
   const free = parsed.positionals.join(' ');
   const textField = options.find((o) => o.meta.text);
@@ -112,6 +118,11 @@ try {
     if (!args.values['no-worker'] && (await lane.queue.getWorkersCount()) === 0) {
       process.stderr.write(`${text('cli.starting_worker')}\n`);
       embedded = await startVideoWorker(config);
+      // The worker this process can start holds ENGINE_MODEL's model: a job of another model would never run here.
+      if (embedded.queue.model !== lane.model) {
+        await job.remove().catch(() => undefined);
+        throw new UserFacingError('preset_unavailable', { preset: job.data.preset, model: lane.model, choices: services.presets.names.filter((n) => presetModel(services.presets.byName.get(n)!) === embedded!.queue.model).join(', ') });
+      }
     }
     // The terminal is the CLI's status message: a cli-progress bar on a terminal, one line per event elsewhere.
     const display = terminalProgress(job.data);

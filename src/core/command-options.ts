@@ -7,7 +7,7 @@ export interface OptionSpec {
   field: string;
   /** The name typed (`negative=`, `--negative`): the alias, else the field. */
   name: string;
-  type: 'string' | 'integer' | 'number' | 'boolean';
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'attachment';
   required: boolean;
   description: string;
   meta: FieldMeta;
@@ -38,7 +38,7 @@ export function commandOptions(command: AnyCommand, services?: Pick<CommandServi
     const meta = fieldMeta(schema);
     const hint = hints[field] ?? {};
     const jsonType = Array.isArray(property.type) ? property.type.find((t) => t !== 'null') : property.type;
-    const type = jsonType === 'integer' || jsonType === 'number' || jsonType === 'boolean' ? jsonType : 'string';
+    const type = meta.attachment ? 'attachment' : jsonType === 'integer' || jsonType === 'number' || jsonType === 'boolean' ? jsonType : 'string';
     const choices = hint.choices ?? property.enum?.map((v) => ({ value: String(v) }));
     const maxLength = hint.maxLength ?? property.maxLength;
     return {

@@ -57,6 +57,9 @@ export interface FieldMeta {
   text?: boolean;
   /** Offered only where a person types options by hand (Telegram, CLI): Discord's registration skips it. */
   typedOnly?: boolean;
+  /** A picture the platform hands over as an ImageUpload (src/core/image-upload.ts), never typed as `name=value`:
+   * Telegram's photo, Discord's attachment option, the CLI's `--image FILE`, the web page's upload. */
+  attachment?: boolean;
   /** The refusal when the value does not fit the schema (default: bad_option naming the field). */
   invalid?: { code: UserErrorCode; params?: Record<string, string | number> };
 }

@@ -14,7 +14,7 @@ export function typedHelp(registry: CommandRegistry, platform: Platform, service
   const lines: Span[][] = [['🎬 ', { bold: t('help.title') }], []];
   if (main) {
     for (const example of main.command.examples ?? []) lines.push([{ code: `/${main.word} ${localizeEnglish(example, locale)}` }]);
-    const options = commandOptions(main.command, services).filter((o) => !o.meta.text);
+    const options = commandOptions(main.command, services).filter((o) => !o.meta.text && !o.meta.attachment);
     if (options.length > 0) {
       lines.push([], withParams(locale, 'help.options_intro', { options: { bold: t('help.options_word') }, bar: { code: '|' } }));
       for (const option of options) {

@@ -183,6 +183,7 @@ export const MESSAGE_TEXTS = {
   'web.seed': 'Seed (optional)',
   'web.seed_hint': 'The same prompt, preset and seed give the same video',
   'web.negative': 'Negative prompt (optional)',
+  'web.image': 'Photo to animate (optional)',
   'web.submit': 'Make the video',
   'web.settings_save': 'Save my settings',
   'web.settings_reset': 'Forget my settings',

@@ -31,7 +31,7 @@ export function typedValue(option: OptionSpec, raw: string): unknown {
  */
 export function parseTypedArguments(payload: string, options: readonly OptionSpec[]): Record<string, unknown> {
   // Own properties only: `__proto__=` and `constructor=` are not options, whatever Object.prototype holds.
-  const byName = new Map(options.filter((o) => !o.meta.text).map((o) => [o.name.toLowerCase(), o] as const));
+  const byName = new Map(options.filter((o) => !o.meta.text && !o.meta.attachment).map((o) => [o.name.toLowerCase(), o] as const));
   const textField = options.find((o) => o.meta.text);
   const bar = optionsBar(payload, [...byName.keys()]);
   const input: Record<string, unknown> = Object.create(null) as Record<string, unknown>;

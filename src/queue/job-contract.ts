@@ -28,6 +28,8 @@ export const jobRequestSchema = z
     stats: z.enum(['full', 'short']).optional(),
     /** Doubles the frame rate after the MP4 encode (ffmpeg minterpolate), a post-process timed in the stats. */
     smooth: z.boolean().optional(),
+    /** Image-to-video: the prepared picture (src/media/image-input.ts), stored under the job id (job-images.ts). */
+    image: z.strictObject({ sha256: z.string().regex(/^[0-9a-f]{64}$/), width: z.int().positive(), height: z.int().positive() }).optional(),
     /** Set when this job is a reroll of another: same prompt, new seed. */
     rerollOf: z.string().optional(),
     createdAt: z.number().int().positive(),

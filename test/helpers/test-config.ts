@@ -9,6 +9,10 @@ import { type Env, parseEnv } from '../../config/env.ts';
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 export const TINY_PRESETS = join(REPO_ROOT, 'test/fixtures/presets.tiny.json');
 export const TINY_MODEL = process.env.COGCAST_TINY_MODEL ?? join(REPO_ROOT, 'var/fixtures/tiny-cogvideox');
+/** The tiny image-to-video pipeline (CogVideoXImageToVideoPipeline: reads as cogvideox-5b-i2v), built by npm test. */
+export const TINY_I2V_MODEL = process.env.COGCAST_TINY_I2V_MODEL ?? join(REPO_ROOT, 'var/fixtures/tiny-cogvideox-i2v');
+/** Presets of both tiny models (tiny: text, tiny-animate: a photo). */
+export const TINY_FLEET_PRESETS = join(REPO_ROOT, 'test/fixtures/presets.tiny-fleet.json');
 
 export interface TestConfig {
   config: Env;

@@ -1,4 +1,4 @@
-// Stored results by request identity (model, preset, seed, prompt): an identical request reuses the clip.
+// Stored results by request identity (model, preset, seed, prompt, picture): an identical request reuses the clip.
 import { createHash } from 'node:crypto';
 import { access, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,9 +13,9 @@ export interface CachedResult {
   receipts: Record<string, Record<string, unknown>>;
 }
 
-export function resultKey(model: string, request: Pick<JobRequest, 'preset' | 'seed' | 'prompt' | 'negativePrompt' | 'smooth'>): string {
-  // A smooth clip is another file; the keys of plain clips stay what they were.
-  const parts = [model, request.preset, request.seed, request.prompt, request.negativePrompt, ...(request.smooth ? ['smooth'] : [])];
+export function resultKey(model: string, request: Pick<JobRequest, 'preset' | 'seed' | 'prompt' | 'negativePrompt' | 'smooth' | 'image'>): string {
+  // A smooth clip, or one from another picture, is another file; the keys of plain text clips stay what they were.
+  const parts = [model, request.preset, request.seed, request.prompt, request.negativePrompt, ...(request.smooth ? ['smooth'] : []), ...(request.image ? ['image', request.image.sha256] : [])];
   return createHash('sha256')
     .update(JSON.stringify(parts))
     .digest('hex')

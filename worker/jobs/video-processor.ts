@@ -1,5 +1,5 @@
 // The BullMQ processor: one video job from payload to posted MP4, with stats, retries and cancellation.
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Job, type Processor, UnrecoverableError } from 'bullmq';
 import type { Logger } from 'pino';
@@ -24,6 +24,8 @@ import { type ResultCache, resultKey } from './result-cache.ts';
 import { type JobLockWatch, LockLostError, type LockWatch } from './job-lock.ts';
 import { writeOwnedProgress } from './owned-progress.ts';
 import { StepProgress } from './step-progress.ts';
+import type { JobImages } from '../../src/queue/job-images.ts';
+import { UserFacingError } from '../../src/core/errors.ts';
 
 export interface VideoProcessorDeps {
   engine: EngineClient;
@@ -35,6 +37,8 @@ export interface VideoProcessorDeps {
   events: JobEvents;
   marker: DeliveryMarker;
   cache: ResultCache;
+  /** Image-to-video jobs' pictures, stored by the bot under the job id. */
+  images: JobImages;
   quota: UserQuota;
   model: string;
   /** The tiny demo model: every clip's stats say so (its clips are noise). */
@@ -173,9 +177,11 @@ async function runJob(
     const steps = new StepProgress(report);
     // Decoding ends the steps: the last step is shown first, then the decoding stage (never coalesced into a step).
     let decoding: Promise<void> | null = null;
+    // Image-to-video: the picture the bot prepared, written under a name of ours in this job's folder.
+    const image = request.image ? await writeJobImage(deps.images, jobId, workDir) : undefined;
     const engineResult = await deps.engine
       .generate(
-        { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir },
+        { job_id: jobId, prompt: request.prompt, negative_prompt: request.negativePrompt, preset: preset.name, seed: request.seed, output_dir: workDir, ...(image ? { image } : {}) },
         (step, total, stage) => {
           if (stage !== 'decoding') steps.push({ stage: 'generating', step, steps: total });
           else decoding ??= steps.close().then(() => report({ stage: 'decoding', step, steps: total })).catch(() => undefined);
@@ -285,6 +291,7 @@ interface Failure {
 
 /** Maps a failure to what the user sees and whether retrying could help. */
 function classify(err: unknown): Failure {
+  if (err instanceof UserFacingError) return { code: err.code, message: err.message, unrecoverable: true };
   if (err instanceof EngineCancelledError) return { code: 'cancelled', message: 'cancelled', unrecoverable: true };
   if (err instanceof UnrecoverableError) return { code: 'engine_failed', message: err.message, unrecoverable: true };
   if (err instanceof EngineGenerateError) {
@@ -293,6 +300,15 @@ function classify(err: unknown): Failure {
   }
   if (err instanceof EngineDeadError) return { code: 'engine_failed', message: err.message, unrecoverable: false };
   return { code: 'engine_failed', message: err instanceof Error ? err.message : String(err), unrecoverable: false };
+}
+
+/** The job's stored picture as `input.png` in its work folder; gone from Redis (expired) is the user's to hear. */
+async function writeJobImage(images: JobImages, jobId: string, workDir: string): Promise<string> {
+  const png = await images.load(jobId);
+  if (!png) throw new UserFacingError('image_expired');
+  const path = join(workDir, 'input.png');
+  await writeFile(path, png);
+  return path;
 }
 
 async function moveFile(from: string, to: string): Promise<void> {

@@ -152,6 +152,7 @@ export const zhCN = {
   'web.seed': '种子（可选）',
   'web.seed_hint': '相同的提示词、预设和种子会生成相同的视频',
   'web.negative': '反向提示词（可选）',
+  'web.image': '要动起来的照片（可选）',
   'web.submit': '生成视频',
   'web.settings_save': '保存我的设置',
   'web.settings_reset': '忘记我的设置',

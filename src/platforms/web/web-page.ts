@@ -82,7 +82,7 @@ export function renderPage(m: PageModel): string {
 </header>
 ${banner}
 <main>
-<form id="make" method="post" action="/api/videos" novalidate>
+<form id="make" method="post" action="/api/videos" enctype="multipart/form-data" novalidate>
 <input type="hidden" name="csrf" value="${escapeHtml(m.csrf)}">
 <label for="prompt">${escapeHtml(text('web.prompt'))}</label>
 <textarea id="prompt" name="prompt" rows="3" aria-describedby="prompt-hint" placeholder="${escapeHtml(text('help.example_prompt'))}"></textarea>
@@ -97,6 +97,9 @@ ${banner}
 <label for="negative">${escapeHtml(text('web.negative'))}</label>
 <input id="negative" name="negativePrompt" autocomplete="off" aria-describedby="negative-hint">
 <small id="negative-hint">${escapeHtml(text('command.video.negative'))}</small>
+<label for="image">${escapeHtml(text('web.image'))}</label>
+<input id="image" name="image" type="file" accept="image/jpeg,image/png,image/webp" aria-describedby="image-hint">
+<small id="image-hint">${escapeHtml(text('command.video.image'))}</small>
 <button type="submit">${escapeHtml(text('web.submit'))}</button>
 <p id="message" role="status" aria-live="polite"></p>
 </form>

@@ -17,14 +17,19 @@
     message.classList.toggle('error', Boolean(isError));
   }
 
-  async function post(url, body) {
+  async function post(url, body, picture) {
     try {
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({ ...body, csrf }),
-        credentials: 'same-origin',
-      });
+      // With a picture the form goes as multipart (the browser sets its boundary); else as JSON.
+      let payload = JSON.stringify({ ...body, csrf });
+      const headers = { accept: 'application/json', 'x-csrf-token': csrf };
+      if (picture) {
+        payload = new FormData();
+        for (const [name, value] of Object.entries({ ...body, csrf })) payload.append(name, value);
+        payload.append('image', picture);
+      } else {
+        headers['content-type'] = 'application/json';
+      }
+      const res = await fetch(url, { method: 'POST', headers, body: payload, credentials: 'same-origin' });
       const answer = await res.json();
       if (answer.view) show(answer.view);
       return answer;
@@ -43,7 +48,8 @@
     }
     const button = form.querySelector('button[type=submit]');
     button.disabled = true;
-    const answer = await post('/api/videos', body);
+    const picture = data.get('image');
+    const answer = await post('/api/videos', body, picture instanceof File && picture.size > 0 ? picture : null);
     button.disabled = false;
     say(answer.text, !answer.ok);
   });
