@@ -59,3 +59,9 @@ export async function probeVideoBytes(bytes: Buffer): Promise<VideoShape | undef
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** Every frame of the video decoded to raw RGB24, one buffer: two clips show the same pictures when these are equal. */
+export async function decodedFrames(path: string): Promise<Buffer> {
+  const { stdout } = await promisify(execFile)('ffmpeg', ['-v', 'error', '-i', path, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 });
+  return stdout;
+}

@@ -56,7 +56,8 @@ export function testConfig(overrides: Record<string, string> = {}): TestConfig {
 export async function deleteQueueKeys(url: string, queueName: string): Promise<void> {
   const redis = new Redis(url);
   try {
-    for (const pattern of [`bull:${queueName}:*`, `cogcast:${queueName}:*`]) {
+    // `bull:<queue>*`: the first model's lane and the other models' lanes beside it (`<queue>-<model>`).
+    for (const pattern of [`bull:${queueName}*`, `cogcast:${queueName}:*`]) {
       let cursor = '0';
       do {
         const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
