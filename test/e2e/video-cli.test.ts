@@ -2,7 +2,8 @@
 // embedded worker, the tiny engine), writing a playable MP4 and printing the stats.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import sharp from 'sharp';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, describe, test } from 'node:test';
@@ -10,10 +11,11 @@ import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
 import { cliClipPath } from '../../src/platforms/cli/cli-clip.ts';
-import { probeVideo } from '../helpers/ffprobe.ts';
+import { decodedFrames, probeVideo } from '../helpers/ffprobe.ts';
+import { text } from '../../src/core/texts.ts';
 import { recordingContext } from '../helpers/recording-context.ts';
 import { envFor } from '../helpers/worker-process.ts';
-import { REPO_ROOT, testConfig } from '../helpers/test-config.ts';
+import { REPO_ROOT, TINY_FLEET_PRESETS, TINY_I2V_MODEL, testConfig } from '../helpers/test-config.ts';
 
 const run = promisify(execFile);
 
@@ -103,5 +105,55 @@ describe('npm run video (CLI adapter)', () => {
     assert.match(b.stdout, new RegExp(`smooth [\\d.]+ s \\(post-process, ${s.fps} fps\\)`));
     assert.match(b.stdout, new RegExp(`${s.frames} frames @ ${s.fps} fps`), 'the stats show the clip as posted');
     assert.doesNotMatch(a.stdout, /smooth/);
+  });
+});
+
+describe('npm run video --image (image-to-video from the terminal)', () => {
+  const t = testConfig({ PRESETS_FILE: TINY_FLEET_PRESETS, ENGINE_MODEL: TINY_I2V_MODEL });
+  const env = envFor(t.config);
+  after(() => t.cleanup());
+  const picture = async (name: string, colour: string) => {
+    const path = join(t.tmp, name);
+    await sharp({ create: { width: 200, height: 150, channels: 3, background: colour } }).jpeg().toFile(path);
+    return path;
+  };
+
+  test('a photo on disk becomes a clip of the image-to-video model; another photo, other frames', async () => {
+    const [red, blue] = [await picture('red.jpg', '#d01010'), await picture('blue.jpg', '#1010d0')];
+    const outs = [join(t.tmp, 'red.mp4'), join(t.tmp, 'blue.mp4')];
+    for (const [i, path] of [red, blue].entries()) {
+      const { code, stdout, stderr } = await videoCli(env, '--prompt', 'a cat wakes up', '--image', path, '--seed', '3', '--out', outs[i]!);
+      assert.equal(code, 0, stderr);
+      assert.match(stdout, /tiny-animate · seed 3|seed 3/);
+    }
+    const video = await probeVideo(outs[0]!);
+    assert.deepEqual([video.width, video.height, video.frames], [64, 32, 9]);
+    assert.notDeepEqual(await decodedFrames(outs[0]!), await decodedFrames(outs[1]!), 'the picture makes the clip');
+  });
+
+  test('a text file named .png, a text preset with a photo, an image preset without one: refused, nothing queued', async () => {
+    const services = createCommandServices(t.config);
+    await services.queue.primary.queue.waitUntilReady();
+    const pictures = () => services.redis.keys(`${services.queue.key('images')}:*`);
+    const before = { pictures: (await pictures()).sort(), counts: await services.queue.counts() };
+    const fake = join(t.tmp, 'notes.png');
+    writeFileSync(fake, 'these are my notes, not a picture\n');
+    const out = join(t.tmp, 'never.mp4');
+    const notImage = await videoCli(env, '--prompt', 'a cat', '--image', fake, '--out', out);
+    assert.equal(notImage.code, 1);
+    assert.ok(notImage.stderr.includes(text('image_not_image')), notImage.stderr);
+    const textPreset = await videoCli(env, '--prompt', 'a cat', '--image', await picture('ok.jpg', '#20a020'), '--preset', 'tiny', '--out', out);
+    assert.equal(textPreset.code, 1);
+    assert.ok(textPreset.stderr.includes(text('image_not_accepted', { preset: 'tiny', choices: 'tiny-animate' })), textPreset.stderr);
+    const noPhoto = await videoCli(env, '--prompt', 'a cat', '--preset', 'tiny-animate', '--out', out);
+    assert.equal(noPhoto.code, 1);
+    assert.ok(noPhoto.stderr.includes(text('image_required', { preset: 'tiny-animate' })), noPhoto.stderr);
+    assert.equal(existsSync(out), false);
+    try {
+      assert.deepEqual(await services.queue.counts(), before.counts, 'nothing queued');
+      assert.deepEqual((await pictures()).sort(), before.pictures, 'no picture stored');
+    } finally {
+      await services.close();
+    }
   });
 });
