@@ -294,7 +294,8 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
 
 /** A form posted by a browser without the page's script: it gets a page back, not JSON. */
 function wantsHtml(req: Request): boolean {
-  return Boolean(req.is('urlencoded')) && req.accepts(['json', 'html']) === 'html';
+  // A form posted by a browser without the page's script: urlencoded, or multipart since the form takes a picture.
+  return Boolean(req.is(['urlencoded', 'multipart/form-data'])) && req.accepts(['json', 'html']) === 'html';
 }
 
 /** The first field a form got wrong: an unknown name, or a value that is not text. */
