@@ -50,6 +50,8 @@ from cogcast_engine.tuning import attention_shape, compile_count  # noqa: E402
 
 DEVICE = torch.device("cuda") if CUDA else torch.device("cpu")
 PRESETS_FILE = REPO_ROOT / "config" / "presets.json"
+# The model this benchmark measures (its standard/fast/turbo presets); the others' configs are in random_cogvideox.py
+BENCH_MODEL = "cogvideox-2b"
 TINY_PRESETS = {
     "default": "standard",
     "presets": {
@@ -90,6 +92,9 @@ def engine_config(memory_profile: str, cache_dir: str, presets_file: Path) -> En
     """The settings document a worker would give the engine on this machine."""
     return EngineConfig.from_settings({
         "model": "random-weights (bench/random_cogvideox.py)",
+        "model_name": BENCH_MODEL,  # the pipeline is built in memory (prepare_pipeline): no model_index.json to read
+        "pipeline": "CogVideoXPipeline",
+        "native_dtype": "float16",
         "presets": json.loads(Path(presets_file).read_text()),
         "device": DEVICE.type,
         "dtype": "float16" if CUDA else "float32",
@@ -103,10 +108,15 @@ def engine_config(memory_profile: str, cache_dir: str, presets_file: Path) -> En
 
 
 def presets_file(args) -> Path:
-    if not args.tiny:
-        return PRESETS_FILE
-    path = Path(tempfile.gettempdir()) / "cogcast-bench-tiny-presets.json"
-    path.write_text(json.dumps(TINY_PRESETS))
+    """The presets an engine of BENCH_MODEL is given: as the worker does, only that model's (config/presets.ts)."""
+    if args.tiny:
+        presets = TINY_PRESETS
+    else:
+        full = json.loads(PRESETS_FILE.read_text())
+        mine = {name: p for name, p in full["presets"].items() if p.get("model", BENCH_MODEL) == BENCH_MODEL}
+        presets = {**full, "presets": mine}
+    path = Path(tempfile.gettempdir()) / f"cogcast-bench-{'tiny' if args.tiny else BENCH_MODEL}-presets.json"
+    path.write_text(json.dumps(presets))
     return path
 
 

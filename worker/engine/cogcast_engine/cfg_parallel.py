@@ -11,6 +11,7 @@ gone). Either rank failing mid-denoise leaves the other inside a collective, so 
 restarts it, as after any engine crash.
 """
 
+import base64
 import contextlib
 import dataclasses
 import json
@@ -26,6 +27,7 @@ from pathlib import Path
 
 import torch
 import torch.distributed as dist
+from PIL import Image
 
 from .envs import EngineConfig, settings_env
 from .loopback import LOOPBACK, loopback_store
@@ -201,14 +203,14 @@ class CfgParallel:
     @contextlib.contextmanager
     def job(
         self, preset: Preset, prompt: str, negative_prompt: str, seed: int, steps: int | None,
-        should_cancel: Callable[[], bool] | None,
+        should_cancel: Callable[[], bool] | None, image: Image.Image | None = None,
     ) -> Iterator[CfgJob]:
         """Around one generate call on either rank; the leader first sends the call to the follower."""
         from .generate import JobCancelled
 
         if self.rank == LEADER:
             call = {"preset": dataclasses.asdict(preset), "prompt": prompt, "negative_prompt": negative_prompt,
-                    "seed": seed, "steps": steps}
+                    "seed": seed, "steps": steps, "image": image_to_json(image)}
             self.follower.stdin.write(json.dumps(call) + "\n")
             self.follower.stdin.flush()
         job = CfgJob(self, steps or preset.steps, should_cancel)
@@ -250,6 +252,17 @@ class CfgParallel:
             os._exit(1)
 
 
+def image_to_json(image: Image.Image | None) -> dict | None:
+    """The photo itself, not its path: warm-up's grey one has no file, and the job's may be gone when rank 1 reads."""
+    if image is None:
+        return None
+    return {"size": list(image.size), "rgb": base64.b64encode(image.convert("RGB").tobytes()).decode("ascii")}
+
+
+def image_from_json(data: dict | None) -> Image.Image | None:
+    return None if data is None else Image.frombytes("RGB", tuple(data["size"]), base64.b64decode(data["rgb"]))
+
+
 def preset_from_dict(data: dict) -> Preset:
     cache = data.get("cache")
     return Preset(**{**data, "cache": StepCache(**cache) if cache else None})
@@ -263,7 +276,7 @@ def follow(group: CfgParallel, loaded, calls: "queue.Queue[dict | None]", busy: 
         busy.set()
         try:
             generate(loaded, preset_from_dict(call["preset"]), call["prompt"], call["negative_prompt"], call["seed"],
-                     steps=call["steps"], cfg_parallel=group)
+                     steps=call["steps"], cfg_parallel=group, image=image_from_json(call.get("image")))
         except JobCancelled:
             pass
         busy.clear()

@@ -13,7 +13,7 @@ import torch
 from . import contract
 from .cfg_parallel import CfgParallel
 from .envs import EngineConfig
-from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom
+from .generate import JobCancelled, OutOfMemory, generate, is_cuda_oom, neutral_image, request_image
 from .gpu_monitor import GpuMonitor, UtilizationSampler
 from .host_memory import release_host_memory
 from .pipeline_loader import LoadedPipeline, load_pipeline
@@ -100,15 +100,19 @@ class Engine:
                 continue
             self.writer.send(Status(state="warming", preset=preset.name))
             start = time.perf_counter()
+            # An image-to-video model warms up on a plain grey photo: the same graphs as any photo of that size.
+            image = neutral_image(preset) if self.loaded.takes_image else None
             try:
-                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel)
+                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel,
+                         image=image)
             except Exception:
                 # A compiled graph that cannot build (no Triton toolchain, say) must not keep the GPU idle.
                 if not (self.loaded.tuning.compiled and self.config.compile == "auto"):
                     raise
                 logger.exception("warm-up with torch.compile failed; falling back to eager")
                 fall_back_to_eager(self.loaded.pipe, self.loaded.tuning)
-                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel)
+                generate(self.loaded, preset, WARMUP_PROMPT, seed=0, steps=WARMUP_STEPS, cfg_parallel=self.cfg_parallel,
+                         image=image)
             warmup_seconds[preset.name] = round(time.perf_counter() - start, 3)
             warmed.add(preset.warmup_key)
         self._release_memory()
@@ -180,11 +184,13 @@ class Engine:
     def _execute(self, request: GenerateRequest) -> Message:
         job_id = request.job_id
         start = time.perf_counter()
-        # 1. Check the request against the presets: bad input is never retried
+        # 1. Check the request against the presets and the model (a photo for an image-to-video model, none for a
+        #    text-to-video one, of the preset's size): bad input is never retried
         try:
             preset = self.presets.get(request.preset)
             if not request.prompt.strip():
                 raise ValueError("prompt: must not be empty")
+            image = request_image(self.loaded.takes_image, preset, request.image)
         except ValueError as error:
             return Error(job_id=job_id, kind="bad_input", message=str(error))
 
@@ -203,6 +209,7 @@ class Engine:
                     on_decode=lambda: self.writer.send(
                         Progress(job_id=job_id, step=preset.steps, steps=preset.steps, stage="decoding")
                     ),
+                    image=image,
                 )
             # 3. Hand the frames over as raw rgb24
             frames_path = write_frames(Path(request.output_dir), output.frames.tobytes())

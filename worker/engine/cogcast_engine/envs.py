@@ -19,7 +19,10 @@ SETTINGS_VAR = "COGCAST_ENGINE_SETTINGS"
 
 @dataclass(frozen=True)
 class EngineConfig:
-    model: str
+    model: str  # a directory, or a hub id in the local cache
+    model_name: str  # the catalogue's name for it (config/models.ts), e.g. cogvideox-5b-i2v
+    pipeline: str  # the diffusers class its model_index.json must name: CogVideoXPipeline | CogVideoXImageToVideoPipeline
+    native_dtype: str  # the precision it was trained in: what dtype `auto` means on a GPU
     presets: PresetTable
     device: str
     dtype: str
@@ -36,6 +39,9 @@ class EngineConfig:
         settings = contract.validate("settings", None, json.loads(json.dumps(document)), where="settings")
         return cls(
             model=settings["model"],
+            model_name=settings["model_name"],
+            pipeline=settings["pipeline"],
+            native_dtype=settings["native_dtype"],
             presets=parse_presets(settings["presets"], where="settings.presets"),
             device=settings["device"],
             dtype=settings["dtype"],
@@ -62,6 +68,9 @@ class EngineConfig:
         """The document again (for CFG parallelism's second rank, which differs in `device`)."""
         return {
             "model": self.model,
+            "model_name": self.model_name,
+            "pipeline": self.pipeline,
+            "native_dtype": self.native_dtype,
             "presets": self.presets.document,
             "device": self.device,
             "dtype": self.dtype,

@@ -1,7 +1,9 @@
-"""Run one preset-shaped generation: encode the prompt, denoise, decode to uint8 frames, timing each stage."""
+"""Run one preset-shaped generation: encode the prompt, denoise (from the job's photo, for an image-to-video model),
+decode to uint8 frames, timing each stage."""
 
 import contextlib
 import logging
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -9,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from PIL import Image
 
 from .pipeline_loader import LoadedPipeline
 from .presets import Preset
@@ -21,6 +24,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 STAGES = ("text_encode", "denoise", "vae_decode")
+NEUTRAL_GREY = (128, 128, 128)  # warm-up's photo for an image-to-video model: no content, the preset's shape
 
 
 class JobCancelled(Exception):
@@ -48,6 +52,49 @@ def is_cuda_oom(error: BaseException) -> bool:
     return isinstance(error, torch.cuda.OutOfMemoryError) or (
         isinstance(error, RuntimeError) and "out of memory" in str(error).lower()
     )
+
+
+def check_image(takes_image: bool, preset: Preset, image: "Image.Image | str | None") -> None:
+    """The model and the job agree on a photo: an image-to-video model needs one, a text-to-video one takes none."""
+    if takes_image and image is None:
+        raise ValueError("image: this model animates a photo: the request brings no image")
+    if not takes_image and image is not None:
+        raise ValueError("image: this model makes videos from text alone: the request brings an image")
+    if isinstance(image, Image.Image) and image.size != (preset.width, preset.height):
+        raise ValueError(
+            f"image: {image.width}x{image.height}, preset {preset.name} wants {preset.width}x{preset.height}"
+        )
+
+
+def load_image(path: str, preset: Preset) -> Image.Image:
+    """The request's photo (PROTOCOL.md `image`): an absolute path of a PNG exactly the preset's size, as RGB.
+
+    Any failure is the request's (ValueError, answered bad_input): a missing file, one that is not an image, a
+    truncated one, another size. The size is read from the header, before any pixel is decoded.
+    """
+    if not os.path.isabs(path):
+        raise ValueError(f"image: must be an absolute path, got {path!r}")
+    try:
+        with Image.open(path) as file:
+            size = file.size
+            image = file.convert("RGB") if size == (preset.width, preset.height) else None
+    except (OSError, SyntaxError, Image.DecompressionBombError) as error:  # UnidentifiedImageError is an OSError
+        raise ValueError(f"image: cannot read {path}: {error}") from error
+    if image is None:
+        wanted = f"{preset.width}x{preset.height}"
+        raise ValueError(f"image: {path} is {size[0]}x{size[1]}, preset {preset.name} wants {wanted}")
+    return image
+
+
+def request_image(takes_image: bool, preset: Preset, path: str | None) -> Image.Image | None:
+    """The job's photo, loaded and checked against the model and the preset (ValueError: bad input)."""
+    check_image(takes_image, preset, path)  # refused before reading a file the model could not use
+    return None if path is None else load_image(path, preset)
+
+
+def neutral_image(preset: Preset) -> Image.Image:
+    """A plain mid-grey photo of the preset's size: what warm-up animates on an image-to-video model."""
+    return Image.new("RGB", (preset.width, preset.height), NEUTRAL_GREY)
 
 
 def check_inputs(preset: Preset, prompt: str, negative_prompt: str, seed: int, steps: int | None) -> None:
@@ -101,8 +148,12 @@ def generate(
     should_cancel: Callable[[], bool] | None = None,
     cfg_parallel: "CfgParallel | None" = None,
     on_decode: Callable[[], None] | None = None,
+    image: Image.Image | None = None,
 ) -> GenerationOutput:
     """Generate `preset.frames` frames for `prompt`; `steps` overrides the preset's (warm-up uses few).
+
+    `image` is the photo an image-to-video model animates (RGB, the preset's size: load_image), required there and
+    refused by a text-to-video model (ValueError, like the other arguments).
 
     `on_step(step, steps)` is called after each denoising step (1-based), `on_decode()` once the VAE starts decoding
     (the `decoding` stage users see); when `should_cancel()` turns true,
@@ -110,23 +161,29 @@ def generate(
     With `cfg_parallel`, both ranks make this same call and cancel together; the follower's output has no frames.
     """
     check_inputs(preset, prompt, negative_prompt, seed, steps)
+    check_image(loaded.takes_image, preset, image)
     # The whole job runs on the attention kernel chosen at start-up (the compiled graphs were traced with it), on
     # the transformer of the preset's precision (fp8: turbo.py).
     if cfg_parallel is None:
         with loaded.tuning.attention(), loaded.transformer_for(preset):
-            return _generate(loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, on_decode=on_decode)
+            return _generate(
+                loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, on_decode=on_decode,
+                image=image,
+            )
     with (
         loaded.tuning.attention(),
         loaded.transformer_for(preset, cfg_parallel=True),
-        cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel) as job,
+        cfg_parallel.job(preset, prompt, negative_prompt, seed, steps, should_cancel, image) as job,
     ):
         return _generate(
-            loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes, on_decode
+            loaded, preset, prompt, negative_prompt, seed, steps, on_step, job.should_cancel, job.decodes, on_decode,
+            image,
         )
 
 
 def _generate(
-    loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, decode: bool = True, on_decode=None
+    loaded, preset, prompt, negative_prompt, seed, steps, on_step, should_cancel, decode: bool = True, on_decode=None,
+    image=None,
 ) -> GenerationOutput:
     pipe, device = loaded.pipe, loaded.device
     steps = steps or preset.steps
@@ -163,11 +220,15 @@ def _generate(
         return {}
 
     generator = torch.Generator(device=device).manual_seed(seed)
+    # An image-to-video pipeline encodes the photo with the VAE (the first latent frame it denoises from) inside
+    # this call, before the first step: that time counts in step_seconds[0] like the latents' preparation.
+    photo = {"image": image} if image is not None else {}
     # A preset's step cache (the `fast` preset) is on for this denoising loop only.
     with clock.stage("denoise"), step_cache(pipe.transformer, preset.cache):
         last_step_end[0] = clock.now()
         try:
             latents = pipe(
+                **photo,
                 prompt_embeds=prompt_embeds,
                 negative_prompt_embeds=negative_prompt_embeds,
                 height=preset.height,
@@ -183,6 +244,10 @@ def _generate(
             pipe.maybe_free_model_hooks()  # what __call__ would have done had it returned
             raise
     del prompt_embeds, negative_prompt_embeds
+    # CogVideoX 1.5 pads the front of the latents to whole temporal patches; output_type="latent" keeps the padding,
+    # which diffusers' own decode path drops (a no-op for 1.0 models).
+    latent_frames = (preset.frames - 1) // pipe.vae_scale_factor_temporal + 1
+    latents = latents[:, latents.shape[1] - latent_frames :]
     if not decode:  # CFG parallelism's follower: the leader decodes the same latents
         return GenerationOutput(frames=np.empty(0, np.uint8), seconds=clock.seconds, step_seconds=step_seconds)
 

@@ -1,4 +1,5 @@
-"""Load CogVideoXPipeline onto its device with the chosen dtype and memory profile, then tune it."""
+"""Load the model's CogVideoX pipeline (text- or image-to-video) onto its device with the chosen dtype and memory
+profile, then tune it."""
 
 import contextlib
 import logging
@@ -7,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import torch
-from diffusers import CogVideoXPipeline
+from diffusers import CogVideoXImageToVideoPipeline, CogVideoXPipeline, DiffusionPipeline
 from diffusers.utils import logging as diffusers_logging
 
 from .envs import EngineConfig
@@ -23,11 +24,17 @@ GIB = 1024**3
 RESIDENT_MIN_FREE_BYTES = 40 * GIB
 
 DTYPES = {"float16": torch.float16, "bfloat16": torch.bfloat16, "float32": torch.float32}
+# The diffusers classes the engine runs, by the name a model_index.json gives (settings.pipeline is one of them).
+PIPELINES: dict[str, type] = {
+    "CogVideoXPipeline": CogVideoXPipeline,
+    "CogVideoXImageToVideoPipeline": CogVideoXImageToVideoPipeline,
+}
+CogVideoXAnyPipeline = CogVideoXPipeline | CogVideoXImageToVideoPipeline
 
 
 @dataclass
 class LoadedPipeline:
-    pipe: CogVideoXPipeline
+    pipe: CogVideoXAnyPipeline
     device: torch.device
     dtype: torch.dtype
     memory_profile: str  # resident | lowvram
@@ -68,6 +75,11 @@ class LoadedPipeline:
                 logger.warning(self.turbo_unavailable)
                 self.tuning.notes.append(self.turbo_unavailable)
         return self.turbo
+
+    @property
+    def takes_image(self) -> bool:
+        """An image-to-video model: every job brings the photo it animates (and a text-to-video one takes none)."""
+        return isinstance(self.pipe, CogVideoXImageToVideoPipeline)
 
     @property
     def gpu_name(self) -> str | None:
@@ -119,10 +131,11 @@ def resolve_device(name: str) -> torch.device:
     return device
 
 
-def resolve_dtype(name: str, device: torch.device) -> torch.dtype:
+def resolve_dtype(name: str, device: torch.device, native: str = "float16") -> torch.dtype:
     if name == "auto":
-        # CogVideoX-2b was trained in fp16; CPU kernels are fp32-first.
-        return torch.float16 if device.type == "cuda" else torch.float32
+        # The precision the model was trained in (fp16 for CogVideoX-2b, bf16 for the 5b family); CPU kernels are
+        # fp32-first.
+        return DTYPES[native] if device.type == "cuda" else torch.float32
     return DTYPES[name]
 
 
@@ -150,17 +163,37 @@ def resolve_memory_profile(name: str, device: torch.device) -> str:
     return profile
 
 
+def pipeline_class(config: EngineConfig) -> type:
+    """The class the model's model_index.json names, which must be the one the settings expect (settings.pipeline).
+
+    The worker identified the model by the same file; a directory swapped since (or a hub id of another model)
+    fails the start here, in one sentence, instead of loading weights that cannot serve its presets.
+    """
+    try:
+        index = DiffusionPipeline.load_config(config.model)
+    except OSError as error:
+        raise ValueError(f"settings.model: cannot read the model_index.json of {config.model}: {error}") from error
+    found = index.get("_class_name")
+    if found not in PIPELINES or found != config.pipeline:
+        raise ValueError(
+            f"settings.model: {config.model} holds a {found} (its model_index.json), but settings.pipeline expects "
+            f"{config.pipeline} for {config.model_name}"
+        )
+    return PIPELINES[found]
+
+
 def load_pipeline(config: EngineConfig) -> LoadedPipeline:
-    """Load the model named by ENGINE_MODEL, then place and tune it (prepare_pipeline)."""
+    """Load the model named by ENGINE_MODEL with the class its model_index.json names, then place and tune it."""
     start = time.perf_counter()
+    cls = pipeline_class(config)  # before torch touches the GPU: a wrong model fails in a second
     device = resolve_device(config.device)
     diffusers_logging.disable_progress_bar()  # "Loading pipeline components" bars are not log lines
     configure_allocator(device)  # before the weights take their memory
-    pipe = CogVideoXPipeline.from_pretrained(config.model, dtype=resolve_dtype(config.dtype, device))
+    pipe = cls.from_pretrained(config.model, dtype=resolve_dtype(config.dtype, device, config.native_dtype))
     return prepare_pipeline(pipe, config, start)
 
 
-def prepare_pipeline(pipe: CogVideoXPipeline, config: EngineConfig, start: float | None = None) -> LoadedPipeline:
+def prepare_pipeline(pipe: CogVideoXAnyPipeline, config: EngineConfig, start: float | None = None) -> LoadedPipeline:
     """Place `pipe` by memory profile and tune it for its device: what every engine does after loading weights.
 
     The benchmark calls this on a pipeline built in memory, so it measures exactly the worker's path.
@@ -169,7 +202,7 @@ def prepare_pipeline(pipe: CogVideoXPipeline, config: EngineConfig, start: float
 
     # 1. Decide where and how
     device = resolve_device(config.device)
-    dtype = resolve_dtype(config.dtype, device)
+    dtype = resolve_dtype(config.dtype, device, config.native_dtype)
     memory_profile = resolve_memory_profile(config.memory_profile, device)
     if pipe.transformer.dtype != dtype:
         pipe.to(dtype=dtype)

@@ -33,6 +33,7 @@ class GenerateRequest:
     preset: str
     seed: int
     output_dir: str
+    image: str | None = None  # absolute path of the photo an image-to-video model animates (RGB PNG, the preset's size)
 
 
 @dataclass(frozen=True)

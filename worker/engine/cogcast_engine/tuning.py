@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from torch.nn.attention import SDPBackend, sdpa_kernel
 from . import fa3_attention
 from .envs import EngineConfig
 from .fused_ff import fuse_feed_forward
+from .presets import Preset
 from .vae_decode import tune_vae_decode
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,11 @@ def wants_compile(config: EngineConfig, device: torch.device) -> bool:
 
 
 def apply_tuning(pipe: CogVideoXPipeline, config: EngineConfig, device: torch.device) -> TuningReport:
-    """Tune `pipe` in place for `device`; returns what was applied."""
+    """Tune `pipe` in place for `device`; returns what was applied.
+
+    Every step hooks the transformer alone, the same class (CogVideoXTransformer3DModel) in the text- and the
+    image-to-video pipelines: the image's latents only widen the patch embedding's input, which none of them touch.
+    """
     report = TuningReport()
     if device.type != "cuda":
         wants_compile(config, device)  # logs when compile was asked for on CPU
@@ -119,8 +124,9 @@ def apply_tuning(pipe: CogVideoXPipeline, config: EngineConfig, device: torch.de
 
     # 2. Attention kernel: time each candidate on the model's own attention shape, keep the fastest that agrees
     try:
+        shape = attention_shape(transformer, config.presets.presets.values(), pipe.vae_scale_factor_spatial)
         report.attention_backend, report.attention_ms = pick_attention_backend(
-            *attention_shape(transformer), dtype=transformer.dtype, device=device
+            *shape, dtype=transformer.dtype, device=device
         )
         sdpa_ms = {name: ms for name, ms in report.attention_ms.items() if name in ATTENTION_CANDIDATES}
         report.sdpa_backend = min(sdpa_ms, key=sdpa_ms.__getitem__) if sdpa_ms else "default"
@@ -144,13 +150,26 @@ def apply_tuning(pipe: CogVideoXPipeline, config: EngineConfig, device: torch.de
     return report
 
 
-def attention_shape(transformer: torch.nn.Module) -> tuple[int, int, int, int]:
-    """(batch, heads, sequence, head_dim) of the transformer's attention at its native sample size, with CFG."""
+def attention_shape(
+    transformer: torch.nn.Module, presets: Iterable[Preset] = (), spatial_scale: int = 8
+) -> tuple[int, int, int, int]:
+    """(batch, heads, sequence, head_dim) of the transformer's attention, with CFG, on the longest of `presets`
+    (the shapes it will serve), else at its native sample size.
+
+    CogVideoX1.5's config says 300x300 latents (2400 px), a sequence no preset comes near: only the presets tell.
+    """
     cfg = transformer.config
     patch_t = cfg.get("patch_size_t") or 1
-    latent_frames = (cfg.sample_frames - 1) // cfg.temporal_compression_ratio + 1
-    patches = (latent_frames // patch_t) * (cfg.sample_height // cfg.patch_size) * (cfg.sample_width // cfg.patch_size)
-    return 2, cfg.num_attention_heads, cfg.max_text_seq_length + patches, cfg.attention_head_dim
+    latent_sizes = [(p.frames, p.height // spatial_scale, p.width // spatial_scale) for p in presets]
+    latent_sizes = latent_sizes or [(cfg.sample_frames, cfg.sample_height, cfg.sample_width)]
+
+    def patches(frames: int, height: int, width: int) -> int:
+        latent_frames = (frames - 1) // cfg.temporal_compression_ratio + 1
+        # 1.5 pads the latent frames to whole temporal patches
+        return -(-latent_frames // patch_t) * (height // cfg.patch_size) * (width // cfg.patch_size)
+
+    longest = max(patches(*size) for size in latent_sizes)
+    return 2, cfg.num_attention_heads, cfg.max_text_seq_length + longest, cfg.attention_head_dim
 
 
 def pick_attention_backend(

@@ -1,4 +1,5 @@
-"""Shared fixtures: the tiny random CogVideoX pipeline (built once per session) and the tiny presets file."""
+"""Shared fixtures: the tiny random CogVideoX pipelines, text- and image-to-video (built once per session), and the
+tiny presets file."""
 
 import sys
 from pathlib import Path
@@ -21,4 +22,14 @@ def tiny_model_dir(tmp_path_factory) -> Path:
 
     out_dir = tmp_path_factory.mktemp("tiny-cogvideox")
     make_tiny_pipeline.build(out_dir)
+    return out_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_i2v_model_dir(tmp_path_factory) -> Path:
+    """The image-to-video kind (CogVideoX-5b-I2V's layout, make_tiny_pipeline.py --kind i2v)."""
+    import make_tiny_pipeline
+
+    out_dir = tmp_path_factory.mktemp("tiny-cogvideox-i2v")
+    make_tiny_pipeline.build(out_dir, kind="i2v")
     return out_dir

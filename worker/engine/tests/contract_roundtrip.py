@@ -58,13 +58,19 @@ def verdict(document) -> dict:
     return {"ok": True, "names": table.names}
 
 
+def given_fields(request) -> dict:
+    """A parsed request's fields, less the optional ones it did not bring (a generate without `image`): as sent."""
+    absent = {f.name for f in dataclasses.fields(request) if f.default is None and getattr(request, f.name) is None}
+    return {name: value for name, value in dataclasses.asdict(request).items() if name not in absent}
+
+
 def main() -> None:
     given = json.loads(sys.stdin.read())
     parsed_requests = []
     for request in given["requests"]:
         parsed = parse_request(json.dumps(request))
         kind = next(name for name, cls in REQUEST_TYPES.items() if isinstance(parsed, cls))
-        parsed_requests.append({"type": kind, **dataclasses.asdict(parsed)})
+        parsed_requests.append({"type": kind, **given_fields(parsed)})
     config = EngineConfig.from_settings(given["settings"])
     json.dump(
         {

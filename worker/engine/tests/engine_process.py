@@ -15,11 +15,22 @@ from cogcast_engine.envs import settings_env
 ENGINE_DIR = Path(__file__).resolve().parents[1]
 
 
-def tiny_settings(model_dir: Path, presets_file: Path | None = None, **overrides) -> dict:
-    """A complete settings document (the worker always sends every field), pinned for tests: CPU, warm-up on."""
+# The catalogue entry (config/models.ts) each tiny kind reads as, and what the worker sends for it.
+TINY_MODELS = {
+    "t2v": {"model_name": "cogvideox-2b", "pipeline": "CogVideoXPipeline", "native_dtype": "float16"},
+    "i2v": {"model_name": "cogvideox-5b-i2v", "pipeline": "CogVideoXImageToVideoPipeline", "native_dtype": "bfloat16"},
+}
+
+
+def tiny_settings(model_dir: Path, presets_file: Path | None = None, kind: str = "t2v", **overrides) -> dict:
+    """A complete settings document (the worker always sends every field), pinned for tests: CPU, warm-up on.
+
+    `kind` names the tiny pipeline in model_dir (make_tiny_pipeline.py --kind), for the model fields.
+    """
     presets_file = presets_file or ENGINE_DIR.parents[1] / "test" / "fixtures" / "presets.tiny.json"
     return {
         "model": str(model_dir),
+        **TINY_MODELS[kind],
         "presets": json.loads(Path(presets_file).read_text()),
         "device": "cpu",
         "dtype": "auto",
@@ -34,12 +45,16 @@ def tiny_settings(model_dir: Path, presets_file: Path | None = None, **overrides
 
 
 class EngineProcess:
-    def __init__(self, model_dir: Path, presets_file: Path, settings: dict | None = None, **overrides):
+    def __init__(
+        self, model_dir: Path, presets_file: Path, settings: dict | None = None, kind: str = "t2v", **overrides
+    ):
         """`overrides` change fields of the tiny settings; `settings` replaces the document whole (a bad one, say)."""
+        if settings is None:
+            settings = tiny_settings(model_dir, presets_file, kind, **overrides)
         env = {
             **os.environ,
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ENGINE_DIR), os.environ.get("PYTHONPATH")])),
-            **settings_env(settings if settings is not None else tiny_settings(model_dir, presets_file, **overrides)),
+            **settings_env(settings),
         }
         self.stderr = tempfile.TemporaryFile(mode="w+")
         self.process = subprocess.Popen(
@@ -85,7 +100,10 @@ class EngineProcess:
             seen.append(self.next(timeout))
         return seen
 
-    def generate(self, job_id: str, output_dir: Path, prompt: str = "a red fox", preset: str = "tiny", seed: int = 1):
+    def generate(
+        self, job_id: str, output_dir: Path, prompt: str = "a red fox", preset: str = "tiny", seed: int = 1,
+        image: Path | str | None = None,
+    ):
         self.send(
             type="generate",
             job_id=job_id,
@@ -94,6 +112,7 @@ class EngineProcess:
             preset=preset,
             seed=seed,
             output_dir=str(output_dir),
+            **({"image": str(image)} if image is not None else {}),
         )
 
     def stderr_text(self) -> str:

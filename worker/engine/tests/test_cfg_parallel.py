@@ -215,3 +215,37 @@ def test_shutdown_request_ends_both_ranks(engine):
     while not is_gone(follower) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert is_gone(follower)
+
+
+# ---- an image-to-video model: rank 1 denoises from the same photo ----
+
+
+def test_the_photo_travels_to_rank_1_whole():
+    from PIL import Image
+
+    from cogcast_engine.cfg_parallel import image_from_json, image_to_json
+
+    image = Image.fromarray(np.random.default_rng(0).integers(0, 256, (32, 64, 3), dtype=np.uint8), "RGB")
+    sent = json.loads(json.dumps(image_to_json(image)))  # as the call line carries it
+    assert np.array_equal(np.asarray(image_from_json(sent)), np.asarray(image))
+    assert image_to_json(None) is None and image_from_json(None) is None
+
+
+def test_cfg_parallel_image_to_video_makes_the_single_process_frames(tiny_i2v_model_dir, tiny_presets_file, tmp_path):
+    from PIL import Image
+
+    photo = Image.fromarray(np.random.default_rng(3).integers(0, 256, (32, 64, 3), dtype=np.uint8), "RGB")
+    photo.save(tmp_path / "photo.png")
+    loaded = load_pipeline(EngineConfig.from_settings(tiny_settings(tiny_i2v_model_dir, kind="i2v")))
+    reference = generate(loaded, load_presets(tiny_presets_file).get("tiny"), PROMPT, seed=SEED, image=photo).frames
+
+    # warm-up on: both ranks animate the grey photo first (it has no file: the pixels go to rank 1)
+    process = EngineProcess(tiny_i2v_model_dir, tiny_presets_file, kind="i2v", cfg_parallel=True, warmup=True)
+    try:
+        assert list(process.until("ready", timeout=120)[-1]["warmup_seconds"]) == ["tiny"]
+        process.generate("i2v", tmp_path / "i2v", prompt=PROMPT, seed=SEED, image=tmp_path / "photo.png")
+        frames = read_frames(process.until("result")[-1])
+        diff = np.abs(frames.astype(np.int16) - reference.astype(np.int16))
+        assert diff.max() <= FRAMES_MAX_ABS_DIFF and diff.mean() <= FRAMES_MEAN_ABS_DIFF, (diff.max(), diff.mean())
+    finally:
+        process.close()

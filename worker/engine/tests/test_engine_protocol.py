@@ -79,6 +79,16 @@ def test_empty_prompt_is_bad_input(engine, tmp_path):
     assert "prompt" in error["message"]
 
 
+def test_an_image_is_bad_input_for_a_text_model(engine, tmp_path):
+    from PIL import Image
+
+    image = tmp_path / "photo.png"
+    Image.new("RGB", (64, 32), (10, 20, 30)).save(image)
+    error = run_job(engine, "with-image", tmp_path / "with-image", image=image)[0]
+    assert (error["type"], error["job_id"], error["kind"]) == ("error", "with-image", "bad_input")
+    assert error["message"] == "image: this model makes videos from text alone: the request brings an image"
+
+
 def test_malformed_line_is_error_with_null_job_id(engine, tmp_path):
     engine.send_line("this is not json")
     error = engine.next()

@@ -73,7 +73,7 @@ def test_message_json_starts_with_its_type():
 @pytest.mark.parametrize(
     "name, value",
     [("device", "gpu"), ("dtype", "fp8"), ("memory_profile", "tiny"), ("warmup", "yes"), ("compile", "always"),
-     ("log_level", "LOUD")],
+     ("log_level", "LOUD"), ("model_name", "cogvideox-99b"), ("pipeline", "FluxPipeline"), ("native_dtype", "float32")],
 )
 def test_bad_setting_is_named(name, value):
     with pytest.raises(ValueError, match=f"^settings.{name}:"):
