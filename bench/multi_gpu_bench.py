@@ -105,6 +105,9 @@ def engine_env(args, model: Path, presets: Path, cache_dir: Path, gpus: str, cfg
     # The engine's settings as the worker hands them over: one document (worker/engine/PROTOCOL.md).
     settings = {
         "model": str(model),
+        "model_name": "cogvideox-2b",  # the random-weights CogVideoX-2b (bench/random_cogvideox.py): its presets only
+        "pipeline": "CogVideoXPipeline",
+        "native_dtype": "float16",
         "presets": json.loads(Path(presets).read_text()),
         "device": "cpu" if args.tiny else "cuda",
         "dtype": "auto",

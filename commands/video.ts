@@ -83,10 +83,10 @@ function imagePresets(presets: CommandServices['presets']): string[] {
  * Refuses at once a preset whose model no live worker holds (its job would wait in a queue nobody serves), naming
  * the presets that can run now. With no worker alive at all the job is queued as before: it runs when one starts.
  */
-async function assertModelServed(preset: Preset, services: CommandServices): Promise<void> {
+async function assertModelServed(preset: Preset, services: CommandServices): Promise<{ workers: number }> {
   const live = await liveModels(services.queue);
   const model = presetModel(preset);
-  if (live.workers === 0 || live.models.has(model)) return;
+  if (live.workers === 0 || live.models.has(model)) return live;
   const available = services.presets.names.filter((name) => live.models.has(presetModel(services.presets.byName.get(name)!)));
   throw new UserFacingError('preset_unavailable', { preset: preset.name, model, choices: available.join(', ') });
 }
@@ -121,7 +121,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
   // A remembered preset does not apply to a picture it cannot take: the picture picks an image preset then.
   if (input.preset === undefined && (input.image || input.imageOf) && withDefaults.preset && modelSpec(presetModel(services.presets.byName.get(withDefaults.preset)!)).input !== 'image') delete withDefaults.preset;
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
-  await assertModelServed(preset, services);
+  const fleet = await assertModelServed(preset, services);
   const requestId = randomUUID();
 
   // The tier (src/core/priority-tiers.ts): priority by role or PRIORITY_IDS, relax once today's GPU seconds are spent,
@@ -166,6 +166,8 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       text(preset.tradesFidelity ? 'video.preset_line_fast' : 'video.preset_line', { preset: preset.name, seed }, locale),
       ...(placement.tier === 'relax' ? [text('video.relax', { minutes: Math.round(services.env.GPU_SECONDS_PER_DAY / 60) }, locale)] : []),
       ...(placement.tier === 'priority' ? [text('video.priority', {}, locale)] : []),
+      // No worker at all (all down, or not started yet): the job waits, and the user knows why.
+      ...(fleet.workers === 0 ? [text('video.no_worker', {}, locale)] : []),
     ].join('\n'),
     buttons: [{ action: 'cancel', jobId: enqueued.jobId, label: text('button.cancel', {}, locale) }],
     jobId: enqueued.jobId,
