@@ -116,7 +116,7 @@ describe('fleet status on real Redis', () => {
       '⚠️ gpu-hot: VRAM 99% full (> 95%)',
       '⚠️ gpu-hot: GPU at 92 °C (> 85 °C)',
     ]);
-    assert.match(text, /🖥 gpu-hot · NVIDIA H100 80GB HBM3\nGPU 20% · VRAM 79\.0\/80\.0 GiB\n92 °C · 300 W\nengine generating · job waiting-0 generating 7\/50/);
+    assert.match(text, /🖥 gpu-hot · NVIDIA H100 80GB HBM3 · cogvideox-2b\nGPU 20% · VRAM 79\.0\/80\.0 GiB\n92 °C · 300 W\nengine generating · job waiting-0 generating 7\/50/);
     assert.match(text, /🖥 gpu-flappy[^\n]*\n(?:[^\n]*\n)*?engine restarting\njobs 3 · median 38 s · restarts 2\nlast error 5 s ago: engine exited \(SIGKILL\)/);
     assert.match(text, /Workers: 2 alive, 1 missing/);
     assert.match(text, /Queue: 1 waiting · 0 active · 0 delayed/);
