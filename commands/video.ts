@@ -118,8 +118,12 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
     ...(input.preset === undefined && storedPreset ? { preset: storedPreset } : {}),
     ...(input.negativePrompt === undefined && settings.negativePrompt ? { negativePrompt: settings.negativePrompt } : {}),
   };
-  // A remembered preset does not apply to a picture it cannot take: the picture picks an image preset then.
-  if (input.preset === undefined && (input.image || input.imageOf) && withDefaults.preset && modelSpec(presetModel(services.presets.byName.get(withDefaults.preset)!)).input !== 'image') delete withDefaults.preset;
+  // A remembered preset applies only to what it can run: a text preset not to a picture (the picture picks an image
+  // preset), an image preset not to a text-only request (the default preset runs it).
+  if (input.preset === undefined && withDefaults.preset) {
+    const takesPicture = modelSpec(presetModel(services.presets.byName.get(withDefaults.preset)!)).input === 'image';
+    if (takesPicture !== Boolean(input.image || input.imageOf)) delete withDefaults.preset;
+  }
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
   const fleet = await assertModelServed(preset, services);
   const requestId = randomUUID();
