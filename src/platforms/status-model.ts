@@ -30,7 +30,7 @@ export function statusModel(status: Pick<JobStatus, 'event' | 'preset' | 'seed' 
   const base = { stage: event.stage, presetLine, cancellable: false, retryable: false };
   switch (event.stage) {
     case 'queued':
-      return { ...base, headline: text('video.queued', { position: event.position, eta: formatEta(event.etaSeconds, locale) }), cancellable: true };
+      return { ...base, headline: text('video.queued', { position: event.position, eta: formatEta(event.etaSeconds, locale) }), ...(event.noWorker ? { note: text('video.no_worker') } : {}), cancellable: true };
     case 'starting':
       return { ...base, headline: text('status.starting'), cancellable: true };
     case 'generating':

@@ -16,7 +16,8 @@ const TERMINAL: ReadonlySet<JobStage> = new Set(['done', 'failed', 'cancelled'])
 const reasonIds = Object.keys(ERROR_TEXTS) as [ErrorTextId, ...ErrorTextId[]];
 
 export const jobEventSchema = z.discriminatedUnion('stage', [
-  z.object({ stage: z.literal('queued'), position: z.number().int().positive(), etaSeconds: z.number().nonnegative(), asOf: z.number().int().nonnegative().optional() }),
+  /** `noWorker`: no live worker holds the job's model yet (none is up): it waits for one, and the message says so. */
+  z.object({ stage: z.literal('queued'), position: z.number().int().positive(), etaSeconds: z.number().nonnegative(), asOf: z.number().int().nonnegative().optional(), noWorker: z.literal(true).optional() }),
   /** A worker took the job (text encoding, the first step on its way): step 0 of `steps`. */
   z.object({ stage: z.literal('starting'), step: z.literal(0), steps: z.number().int().positive() }),
   z.object({ stage: z.literal('generating'), step: z.number().int().nonnegative(), steps: z.number().int().positive() }),

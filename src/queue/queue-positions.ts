@@ -38,11 +38,13 @@ export function refreshQueuePositions(queue: VideoQueue, events: JobEvents): Pro
 async function refreshOnce(queue: VideoQueue, events: JobEvents): Promise<void> {
   const asOf = Date.now();
   const waiting = await waitingInOrder(queue);
+  // Read once a pass: a job accepted while no worker held its model is told once one does.
+  const served = waiting.length > 0 ? await queue.served() : true;
   for (const [index, jobId] of waiting.entries()) {
     const current = await events.store.get(jobId);
     if (current?.event.stage !== 'queued') continue; // a retry waiting again keeps its last progress
     const position = index + 1;
-    if (position === current.event.position) continue; // nothing new to say
-    await events.republish(current, { stage: 'queued', position, etaSeconds: await queue.eta(position, current.preset), asOf });
+    if (position === current.event.position && Boolean(current.event.noWorker) === !served) continue; // nothing new to say
+    await events.republish(current, { stage: 'queued', position, etaSeconds: await queue.eta(position, current.preset), asOf, ...(served ? {} : { noWorker: true as const }) });
   }
 }

@@ -14,6 +14,7 @@ import { GpuAllowance } from './gpu-allowance.ts';
 import { queueEta } from './queue-estimates.ts';
 import { positionOf } from './queue-order.ts';
 import { refreshQueuePositions } from './queue-positions.ts';
+import { liveModels } from './fleet-readings.ts';
 import { cogcastKey } from './redis.ts';
 import { logRedisErrors } from './redis-errors.ts';
 import { WaitingCap } from './waiting-cap.ts';
@@ -119,10 +120,16 @@ export class VideoQueue {
     const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
     // The accepted answer is the status message's first state: it reaches the message as the queued event.
     // Attempt 1 is the attempt this job waits for; its worker's events belong to attempt 1 too, and outrank it.
-    await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds, asOf: Date.now() }).catch(() => undefined);
+    const served = this.opts.events ? await this.served() : true;
+    await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds, asOf: Date.now(), ...(served ? {} : { noWorker: true as const }) }).catch(() => undefined);
     // Placed ahead of jobs already waiting (a priority user, a fair-share turn): they are told their new places.
     if (this.opts.events && position < (await this.waitingCount())) void refreshQueuePositions(this, this.opts.events).catch(() => undefined);
     return enqueued;
+  }
+
+  /** Whether a live worker holds this lane's model (its heartbeat is current). */
+  async served(): Promise<boolean> {
+    return (await liveModels(this)).models.has(this.opts.model);
   }
 
   /** 1-based place among waiting jobs in the order workers take them (queue-order.ts), or null when not waiting. */

@@ -61,8 +61,21 @@ describe('a fleet of two models on one Redis', () => {
   const imageKeys = () => services.redis.keys(`${services.queue.key('images')}:*`);
   const laneCounts = async () => Promise.all([...services.queue.lanes.values()].map(async (lane) => (await lane.counts()).waiting + (await lane.counts()).active));
 
-  test('only the text model is held: an image preset is refused at once, naming what runs now; nothing is queued', async () => {
+  test('with no worker up a job is queued and told it waits for one; once a worker of its model takes jobs, it is told its place', { timeout: 120_000 }, async () => {
+    const first = await ask({ preset: 'tiny' });
+    const second = await ask({ preset: 'tiny' });
+    assert.ok(first.text.endsWith(text('video.no_worker')), first.text);
+    const event = async (jobId: string) => (await services.queue.events!.store.get(jobId))?.event;
+    assert.deepEqual(await event(second.jobId!), { stage: 'queued', position: 2, etaSeconds: (await event(second.jobId!) as { etaSeconds: number }).etaSeconds, asOf: (await event(second.jobId!) as { asOf: number }).asOf, noWorker: true });
     workers.push(await startVideoWorker({ ...t.config, ENGINE_MODEL: TINY_MODEL, WORKER_ID: 'text-worker' }, { deliveries: [textDelivery] }));
+    await eventually(async () => textDelivery.delivered.length === 2, 100_000, 'both delivered');
+    // On its way it was told its new place, without the note (the worker took the first job).
+    const told = textDelivery.progressed.filter((p) => p.jobId === second.jobId && p.update.stage === 'queued').map((p) => p.update as { position: number; noWorker?: true });
+    assert.ok(told.some((e) => e.position === 1 && e.noWorker === undefined), JSON.stringify(told));
+    textDelivery.delivered.length = 0;
+  });
+
+  test('only the text model is held: an image preset is refused at once, naming what runs now; nothing is queued', async () => {
     await eventually(async () => (await liveModels(services.queue)).models.has('cogvideox-2b'), 30_000, 'the text worker announces its model');
     const reply = await ask({ preset: 'tiny-animate', image: upload(await photo('#ff0000', '#0000ff')) });
     assert.equal(reply.kind, 'error');

@@ -37,7 +37,8 @@ describe('telegram bot (no worker running)', () => {
   test('/gen is queued with its place, ETA and a Cancel button; Cancel while queued removes the job', async () => {
     const request = h.say(ALICE, '/gen a red fox in the snow | preset=tiny seed=42');
     const status = await h.answerTo(request);
-    await h.waitForText(status, /^⏳ Queued: #1 in line, ready in about \d+ s\.\ntiny · seed 42$/);
+    // No worker runs in this file: the message says the video waits for one.
+    await h.waitForText(status, /^⏳ Queued: #1 in line, ready in about \d+ s\.\ntiny · seed 42\nNo GPU worker is running right now: your video waits until one starts\.$/);
     const jobs = await h.jobs();
     assert.equal(jobs.length, 1);
     const job = jobs[0]!;
