@@ -3,6 +3,8 @@ import type { Platform, Span } from './chat-context.ts';
 import type { CommandServices } from './command.ts';
 import { commandOptions } from './command-options.ts';
 import type { CommandRegistry } from './command-registry.ts';
+import { modelSpec } from '../../config/models.ts';
+import { presetModel } from '../../config/presets.ts';
 import { DEFAULT_LOCALE, localizeEnglish, text } from './texts.ts';
 
 /** The help as rich lines; `spansToPlain` gives its plain form. */
@@ -29,6 +31,11 @@ export function typedHelp(registry: CommandRegistry, platform: Platform, service
     }
     lines.push([]);
     lines.push(withParams(locale, 'help.flow', { cancel: { bold: t('help.flow_cancel') }, regenerate: { bold: t('help.flow_regenerate') } }));
+    // A picture option (image-to-video presets): the chat way to give one, where a person types commands.
+    const imagePresets = services.presets.names.filter((name) => modelSpec(presetModel(services.presets.byName.get(name)!)).input === 'image');
+    if (platform === 'telegram' && imagePresets.length > 0 && commandOptions(main.command).some((o) => o.meta.attachment)) {
+      lines.push(withParams(locale, 'help.photo', { command: { code: `/${main.word}` }, presets: { code: imagePresets.join(', ') } }));
+    }
     lines.push([t('help.limits', { maxChars: services.env.PROMPT_MAX_CHARS, pending: services.env.QUOTA_MAX_PENDING_PER_USER, hourly: services.env.QUOTA_MAX_JOBS_PER_HOUR })]);
   }
   const others = listed.filter((c) => c !== main);

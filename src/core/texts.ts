@@ -158,6 +158,7 @@ export const MESSAGE_TEXTS = {
   'help.flow_cancel': 'Cancel',
   'help.flow_regenerate': 'Regenerate',
   'help.limits': 'Prompts up to {maxChars} characters · {pending} videos in the queue at once · {hourly} per hour.',
+  'help.photo': 'To animate a photo, send it with {command} as its caption, or reply to it with {command}: presets {presets}.',
   'help.groups': 'In groups, address me: {example}',
   'help.other_commands': 'Also: {commands}',
   'help.not_a_command': 'Send /{command} followed by a description of the video, e.g. /{command} a red fox in the snow. /help lists the options.',

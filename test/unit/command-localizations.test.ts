@@ -7,7 +7,7 @@ import { typedHelp, spansToPlain } from '../../src/core/help.ts';
 import { text } from '../../src/core/texts.ts';
 import { discordCommandDefinitions } from '../../src/platforms/discord/command-definitions.ts';
 import { telegramLanguageCode, telegramMenu } from '../../src/platforms/telegram/help-text.ts';
-import { testConfig } from '../helpers/test-config.ts';
+import { TINY_FLEET_PRESETS, testConfig } from '../helpers/test-config.ts';
 
 describe('localised command menus', () => {
   const t = testConfig();
@@ -53,5 +53,15 @@ describe('localised command menus', () => {
     assert.ok(help.includes(text('help.title', {}, 'ru')));
     assert.ok(help.includes(text('command.cancel', {}, 'ru')));
     assert.ok(!help.includes(text('help.title')), 'no English title left');
+  });
+
+  test('/help on Telegram tells how to send a photo when image presets exist, never `image=`', async () => {
+    const registry = await commandRegistry(t.config.COMMANDS_DIR);
+    const photo = text('help.photo', { command: '/gen', presets: 'tiny-animate' });
+    const fleet = { ...services, presets: loadPresets(TINY_FLEET_PRESETS) };
+    const help = spansToPlain(typedHelp(registry, 'telegram', fleet, 'cogbot'));
+    assert.ok(help.includes(photo), help);
+    assert.ok(!help.includes('image='), 'a picture is never typed');
+    assert.ok(!spansToPlain(typedHelp(registry, 'telegram', services, 'cogbot')).includes(photo.slice(0, 20)), 'no image preset, no photo line');
   });
 });

@@ -131,6 +131,7 @@ export const ru = {
   'help.flow_cancel': 'Отмена',
   'help.flow_regenerate': 'Перегенерировать',
   'help.limits': 'Запросы до {maxChars} символов · {pending} видео в очереди одновременно · {hourly} в час.',
+  'help.photo': 'Чтобы оживить фото, отправьте его с подписью {command} или ответьте на него командой {command}: пресеты {presets}.',
   'help.groups': 'В группах обращайтесь ко мне так: {example}',
   'help.other_commands': 'Ещё: {commands}',
   'help.not_a_command': 'Отправьте /{command} и описание видео, например /{command} рыжая лиса в снегу. /help перечисляет параметры.',

@@ -131,6 +131,7 @@ export const zhCN = {
   'help.flow_cancel': '取消',
   'help.flow_regenerate': '重新生成',
   'help.limits': '提示词最多 {maxChars} 个字符 · 同时最多 {pending} 个视频在队列中 · 每小时 {hourly} 个。',
+  'help.photo': '要让照片动起来，请以 {command} 作为图片说明发送，或用 {command} 回复该照片：预设 {presets}。',
   'help.groups': '在群组中请这样称呼我：{example}',
   'help.other_commands': '另外：{commands}',
   'help.not_a_command': '发送 /{command} 加上视频描述，例如 /{command} 雪中的红狐狸。/help 列出所有选项。',
