@@ -50,7 +50,7 @@ export function discordOptionName(option: OptionSpec): string {
   return option.name.toLowerCase().slice(0, 32);
 }
 
-type OptionHost = Pick<SlashCommandBuilder, 'addStringOption' | 'addIntegerOption' | 'addNumberOption' | 'addBooleanOption'>;
+type OptionHost = Pick<SlashCommandBuilder, 'addStringOption' | 'addIntegerOption' | 'addNumberOption' | 'addBooleanOption' | 'addAttachmentOption'>;
 
 function addOptions(host: OptionHost, command: AnyCommand, services: Pick<CommandServices, 'env' | 'presets'>): void {
   // Discord wants required options first.
@@ -70,6 +70,9 @@ function addOptions(host: OptionHost, command: AnyCommand, services: Pick<Comman
       };
       if (option.type === 'integer') host.addIntegerOption(numeric);
       else host.addNumberOption(numeric);
+    } else if (option.type === 'attachment') {
+      // A file the user picks in the client (a picture for image-to-video); Discord allows no choices or limits on it.
+      host.addAttachmentOption((o) => o.setName(name).setDescription(description).setDescriptionLocalizations(described).setRequired(option.required));
     } else if (option.type === 'boolean') {
       host.addBooleanOption((o) => o.setName(name).setDescription(description).setDescriptionLocalizations(described).setRequired(option.required));
     } else {

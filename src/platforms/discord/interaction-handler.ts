@@ -1,11 +1,13 @@
-// Routes Discord interactions to the command registry: slash commands by name (and subcommand), buttons by action.
-import type { ButtonInteraction, ChatInputCommandInteraction, Interaction, MessageComponentInteraction, StringSelectMenuInteraction } from 'discord.js';
+// Routes Discord interactions to the command registry: slash commands by name (and subcommand, attachments as uploads), buttons by action.
+import type { Attachment, ButtonInteraction, ChatInputCommandInteraction, Interaction, MessageComponentInteraction, StringSelectMenuInteraction } from 'discord.js';
 import type { Logger } from 'pino';
 import { decodeButton, decodeChoice, encodeChoice } from '../../core/buttons.ts';
 import { type AnyCommand, type CommandServices, dispatch, refusal } from '../../core/command.ts';
 import { commandOptions } from '../../core/command-options.ts';
 import type { CommandRegistry } from '../../core/command-registry.ts';
 import { UserFacingError } from '../../core/errors.ts';
+import type { ImageUpload } from '../../core/image-upload.ts';
+import { downloadImage } from '../../media/image-download.ts';
 import { hasDiscordPriorityRole, isDiscordAdmin } from './discord-admins.ts';
 import { discordOptionName } from './command-definitions.ts';
 import { type Acknowledgement, InteractionChatContext } from './interaction-context.ts';
@@ -58,14 +60,24 @@ async function onChoice(interaction: StringSelectMenuInteraction, registry: Comm
   await run(command, interaction, command.button.ack, { [choice.field]: value }, services);
 }
 
-/** The command's options as Discord sent them, by input field. */
+/** The command's options as Discord sent them, by input field; an attachment as an upload fetched later (after the ack). */
 function slashInput(interaction: ChatInputCommandInteraction, command: AnyCommand, services: CommandServices): Record<string, unknown> {
   const input: Record<string, unknown> = {};
   for (const option of commandOptions(command, services)) {
+    if (option.type === 'attachment') {
+      const attachment = interaction.options.getAttachment(discordOptionName(option));
+      if (attachment) input[option.field] = discordImageUpload(attachment);
+      continue;
+    }
     const value = interaction.options.get(discordOptionName(option))?.value;
     if (value !== undefined && value !== null) input[option.field] = value;
   }
   return input;
+}
+
+/** A picture the user attached: its declared size is checked first; the bytes come from Discord's CDN only when asked. */
+function discordImageUpload(attachment: Attachment): ImageUpload {
+  return { declaredBytes: attachment.size, fetch: (maxBytes) => downloadImage(attachment.url, maxBytes) };
 }
 
 async function run(

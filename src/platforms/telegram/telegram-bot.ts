@@ -1,4 +1,4 @@
-// The Telegram bot (telegraf): routes typed commands and inline buttons to the command registry, generically.
+// The Telegram bot (telegraf): routes typed commands (in a text or a picture's caption) and inline buttons to the command registry, generically.
 import type { Logger } from 'pino';
 import { Telegraf } from 'telegraf';
 import type { CallbackQuery, Message, User } from 'telegraf/types';
@@ -16,6 +16,7 @@ import type { RunningInbound } from '../platform.ts';
 import { withBotApiRetry } from './bot-api-retry.ts';
 import { notACommandText, telegramLanguageCode, telegramMenu } from './help-text.ts';
 import { telegramAdminIds } from './telegram-admins.ts';
+import { type TelegramPicture, pictureOf, telegramImageUpload } from './telegram-image.ts';
 import { type ChatInfo, TelegramChatContext } from './telegram-chat-context.ts';
 import { webhookOptions } from './webhook-options.ts';
 
@@ -25,13 +26,22 @@ export interface RunningTelegramBot extends RunningInbound {
   bot: Telegraf;
 }
 
-/** `/word@bot payload` at the start of a message, as its bot_command entity marks it. */
+/**
+ * `/word@bot payload` at the start of a message, as its bot_command entity marks it: in a text, or in the caption of
+ * a photo or document (a picture sent with its command).
+ */
 function typedCommand(message: Message): { word: string; bot: string | null; payload: string } | null {
-  if (!('text' in message)) return null;
-  const entity = message.entities?.[0];
+  const body = 'text' in message ? { text: message.text, entities: message.entities } : 'caption' in message && message.caption ? { text: message.caption, entities: message.caption_entities } : null;
+  if (!body) return null;
+  const entity = body.entities?.[0];
   if (entity?.type !== 'bot_command' || entity.offset !== 0) return null;
-  const [word = '', bot] = message.text.slice(1, entity.length).split('@');
-  return { word: word.toLowerCase(), bot: bot ?? null, payload: message.text.slice(entity.length).replace(/^\s+/, '') };
+  const [word = '', bot] = body.text.slice(1, entity.length).split('@');
+  return { word: word.toLowerCase(), bot: bot ?? null, payload: body.text.slice(entity.length).replace(/^\s+/, '') };
+}
+
+/** The picture a command comes with: the message's own (its caption is the command), else the one it replies to. */
+function commandPicture(message: Message): TelegramPicture | null {
+  return pictureOf(message) ?? ('reply_to_message' in message ? pictureOf(message.reply_to_message) : null);
 }
 
 export function createTelegramBot(config: Env, services: CommandServices, registry: CommandRegistry, log: Logger = logger('telegram')): Telegraf {
@@ -68,7 +78,16 @@ export function createTelegramBot(config: Env, services: CommandServices, regist
       if (message.chat.type === 'private') await dispatch(nudge, chat, {}, services);
       return;
     }
-    await dispatch(command, chat, undefined, services, { input: () => parseTypedArguments(typed.payload, commandOptions(command, services)) });
+    const options = commandOptions(command, services);
+    // A command that takes a picture gets the one sent with it; typed options never name one.
+    const attachment = options.find((o) => o.type === 'attachment');
+    const picture = attachment ? commandPicture(message) : null;
+    const input = () => {
+      const raw = parseTypedArguments(typed.payload, options);
+      if (attachment && picture) raw[attachment.field] = telegramImageUpload(ctx.telegram, picture);
+      return raw;
+    };
+    await dispatch(command, chat, undefined, services, { input });
   });
 
   bot.on('callback_query', async (ctx) => {

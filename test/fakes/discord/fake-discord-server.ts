@@ -2,7 +2,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { GatewayIntentBits, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { GatewayIntentBits, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
 import { FakeGateway } from './gateway.ts';
 import { buttonInteraction, selectInteraction, slashCommandInteraction } from './interactions.ts';
 import { RateLimiter } from './rate-limits.ts';
@@ -21,7 +21,10 @@ import type {
   ServerErrorFailure,
   SlashCommandInput,
 } from './types.ts';
+import type { UserAttachmentInput } from './user-attachments.ts';
 import { World, type InteractionRecord } from './world.ts';
+
+export type { UserAttachmentInput } from './user-attachments.ts';
 
 export type * from './types.ts';
 
@@ -162,6 +165,19 @@ export class FakeDiscordServer extends EventEmitter<FakeDiscordServerEvents> {
   /** A user picks `values` in a string select menu of a message (a /settings panel). */
   async select(input: SelectInput): Promise<{ id: string; token: string }> {
     return this.deliver(selectInteraction(this.world, input, this.appPermissions));
+  }
+
+  /**
+   * A user picks a file in the client for a command's attachment option: Discord takes the upload first and the
+   * interaction then names it by id. Pass the returned id as the option's value (type 11).
+   */
+  async userAttachment(input: UserAttachmentInput & { channelId?: string }): Promise<APIAttachment> {
+    return this.world.userAttachments.add(input, this.origin, input.channelId ?? this.world.channelId);
+  }
+
+  /** Requests to the CDN route of user attachments, oldest first: the attachment id and the status answered. */
+  get attachmentDownloads(): readonly { id: string; status: number; at: number }[] {
+    return this.world.userAttachments.downloads;
   }
 
   private async deliver(rec: InteractionRecord): Promise<{ id: string; token: string }> {

@@ -1,5 +1,8 @@
 /** Builds INTERACTION_CREATE payloads the way Discord shapes them (slash commands, button presses) and registers their state. */
-import { ComponentType, type APIMessage, type APIUser } from 'discord-api-types/v10';
+import { ComponentType, type APIAttachment, type APIMessage, type APIUser } from 'discord-api-types/v10';
+
+/** ApplicationCommandOptionType.Attachment. */
+const ATTACHMENT_OPTION = 11;
 import type { ButtonPressInput, FakeUser, SelectInput, SlashCommandInput } from './types.ts';
 import type { InteractionRecord, World } from './world.ts';
 
@@ -8,6 +11,14 @@ export function slashCommandInteraction(world: World, input: SlashCommandInput, 
   // Reuse the registered command's id when there is one, as Discord would send it.
   const registered = [...(guildId ? (world.commands.get(guildId) ?? []) : []), ...(world.commands.get('global') ?? [])].find((c) => c.name === input.commandName && c.type === 1);
   let options: unknown[] = (input.options ?? []).map((o) => ({ ...o }));
+  // An attachment option's value is the id of a file the user uploaded first; its object travels in data.resolved.
+  const attachments: Record<string, APIAttachment> = {};
+  for (const option of input.options ?? []) {
+    if (option.type !== ATTACHMENT_OPTION) continue;
+    const attachment = world.userAttachments.get(String(option.value));
+    if (!attachment) throw new Error(`sendSlashCommand: option ${option.name} names no uploaded attachment (${String(option.value)}); use userAttachment() first`);
+    attachments[attachment.id] = attachment;
+  }
   if (input.subcommand) options = [{ type: 1, name: input.subcommand, options }];
   if (input.subcommandGroup) options = [{ type: 2, name: input.subcommandGroup, options }];
   const data = {
@@ -15,6 +26,7 @@ export function slashCommandInteraction(world: World, input: SlashCommandInput, 
     name: input.commandName,
     type: 1,
     options,
+    ...(Object.keys(attachments).length > 0 ? { resolved: { attachments } } : {}),
     ...(registered?.guild_id ? { guild_id: registered.guild_id } : {}),
   };
   return newInteraction(world, appPermissions, 2, input.user, input.roles ?? [], guildId, input.channelId ?? world.channelId, { data, locale: input.locale });

@@ -77,6 +77,7 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
       if (type === 1 && (typeof raw.description !== 'string' || raw.description.length < 1 || raw.description.length > 100)) {
         throw Errors.invalidForm(fieldError([`${i}`, 'description'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.'));
       }
+      if (raw.options !== undefined) validateOptions(raw.options, [`${i}`, 'options'], type === 1);
       const old = previous.find((c) => c.name === name && c.type === type);
       return {
         ...(raw as Partial<APIApplicationCommand>),
@@ -281,6 +282,53 @@ export function buildRoutes(world: World, hooks: RouteHooks): Route[] {
 }
 
 /** Finds the route for a request; `methodMismatch` distinguishes Discord's 405 from 404. */
+/** Option types Discord knows (ApplicationCommandOptionType): 1 subcommand, 2 group, 3 string ... 10 number, 11 attachment. */
+const OPTION_TYPES = new Set([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+const CHOICE_TYPES = new Set([3, 4, 10]);
+const NUMERIC_TYPES = new Set([4, 10]);
+const OPTION_NAME = /^[-_\p{Ll}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$/u;
+
+/**
+ * A command's options as Discord checks them on registration: known types, valid names and descriptions, at most 25,
+ * unique names, required before optional; choices only on string/integer/number, min/max_value only on numbers,
+ * min/max_length only on strings (so an attachment option takes none of them). Subcommands recurse.
+ */
+function validateOptions(options: unknown, path: string[], chatInput: boolean): void {
+  if (!Array.isArray(options)) throw Errors.invalidForm(fieldError(path, 'BASE_TYPE_ARRAY', 'Must be an array.'));
+  if (options.length > 25) throw Errors.invalidForm(fieldError(path, 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.'));
+  const names = new Set<string>();
+  let optionalSeen = false;
+  options.forEach((entry: unknown, i) => {
+    const at = [...path, `${i}`];
+    const o = (entry ?? {}) as Record<string, unknown>;
+    const type = Number(o.type);
+    if (!OPTION_TYPES.has(type)) throw Errors.invalidForm(fieldError([...at, 'type'], 'BASE_TYPE_CHOICES', 'Value must be one of (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11).'));
+    const name = typeof o.name === 'string' ? o.name : '';
+    if (chatInput && !OPTION_NAME.test(name)) throw Errors.invalidForm(fieldError([...at, 'name'], 'APPLICATION_COMMAND_INVALID_NAME', 'Command name is invalid'));
+    if (names.has(name)) throw Errors.invalidForm(fieldError([...at, 'name'], 'APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS', 'Option names must be unique'));
+    names.add(name);
+    if (typeof o.description !== 'string' || o.description.length < 1 || o.description.length > 100) {
+      throw Errors.invalidForm(fieldError([...at, 'description'], 'BASE_TYPE_BAD_LENGTH', 'Must be between 1 and 100 in length.'));
+    }
+    if (type === 1 || type === 2) {
+      if (o.options !== undefined) validateOptions(o.options, [...at, 'options'], chatInput);
+      return;
+    }
+    if (o.required === true && optionalSeen) throw Errors.invalidForm(fieldError([...at, 'required'], 'APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID', 'Required options must be placed before non-required options'));
+    if (o.required !== true) optionalSeen = true;
+    const refuse = (field: string, message: string) => {
+      throw Errors.invalidForm(fieldError([...at, field], 'APPLICATION_COMMAND_OPTION_INVALID', message));
+    };
+    if (o.choices !== undefined) {
+      if (!CHOICE_TYPES.has(type)) refuse('choices', 'Choices are only allowed on string, integer and number options');
+      if (!Array.isArray(o.choices) || o.choices.length > 25) throw Errors.invalidForm(fieldError([...at, 'choices'], 'BASE_TYPE_MAX_LENGTH', 'Must be 25 or fewer in length.'));
+    }
+    if (o.autocomplete === true && !CHOICE_TYPES.has(type)) refuse('autocomplete', 'Autocomplete is only allowed on string, integer and number options');
+    for (const field of ['min_value', 'max_value']) if (o[field] !== undefined && !NUMERIC_TYPES.has(type)) refuse(field, `${field} is only allowed on integer and number options`);
+    for (const field of ['min_length', 'max_length']) if (o[field] !== undefined && type !== 3) refuse(field, `${field} is only allowed on string options`);
+  });
+}
+
 export function findRoute(routes: Route[], method: string, path: string): { route?: Route; params: Record<string, string>; methodMismatch: boolean } {
   const segments = path.split('/');
   let methodMismatch = false;

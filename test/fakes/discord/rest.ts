@@ -23,6 +23,7 @@ export class RestApi {
     const url = new URL(req.url ?? '/', 'http://fake');
     const method = (req.method ?? 'GET').toUpperCase();
     if (url.pathname.startsWith('/attachments/')) return this.serveAttachment(url.pathname, res);
+    if (this.world.userAttachments.serve(url.pathname, url.searchParams, res)) return;
     // Discord serves v9 and v10 side by side; anything else is not an API path here.
     const versioned = /^\/api\/v(9|10)(\/.*)$/.exec(url.pathname);
     // Clients percent-encode segments (discord.js sends `%40original`); record and match the decoded form.

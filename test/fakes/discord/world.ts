@@ -13,6 +13,7 @@ import {
 } from 'discord-api-types/v10';
 import { Clock, Snowflakes } from './clock.ts';
 import { MessageStore } from './messages.ts';
+import { UserAttachments } from './user-attachments.ts';
 import type { InteractionState } from './types.ts';
 
 export interface InteractionRecord {
@@ -53,6 +54,8 @@ export class World {
   readonly roles: APIRole[];
   readonly channels = new Map<string, APITextChannel>();
   readonly store = new MessageStore(this.clock, this.snowflakes, this.channels);
+  /** Files users attached to slash commands, served from the loopback CDN route. */
+  readonly userAttachments = new UserAttachments(this.clock, this.snowflakes);
   readonly interactions = new Map<string, InteractionRecord>();
   readonly interactionIdByToken = new Map<string, string>();
   /** Keyed by 'global' or a guild id, as Discord scopes bulk overwrites. */

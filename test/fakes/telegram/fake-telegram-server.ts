@@ -7,6 +7,7 @@
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import sharp from 'sharp';
 import { formatText } from './formatting.ts';
 import { HttpApi } from './http-api.ts';
 import { createMethods } from './methods.ts';
@@ -21,7 +22,9 @@ import type {
   TgBotCommand,
   TgCallbackQuery,
   TgChat,
+  TgDocument,
   TgMessage,
+  TgPhotoSize,
   TgResponse,
   TgUpdate,
   TgUser,
@@ -31,7 +34,7 @@ import type {
 import { UpdateQueue } from './update-queue.ts';
 import { WaitSet } from './waiters.ts';
 import { WebhookSender } from './webhook-sender.ts';
-import { groupChat, privateChatFor, unixNow, World } from './world.ts';
+import { groupChat, mimeTypeFor, privateChatFor, unixNow, World } from './world.ts';
 
 export * from './types.ts';
 export { serverError, tooManyRequests } from './errors.ts';
@@ -67,9 +70,9 @@ export interface UserInput {
   is_bot?: boolean;
 }
 
-export interface UserMessageInput {
+/** Who writes, and where. */
+export interface UserChatInput {
   from: UserInput;
-  text: string;
   /** Default 'private' (chat id = user id). */
   chatType?: 'private' | 'group' | 'supergroup';
   /** Required for groups (negative, like Telegram's); optional for private chats. */
@@ -78,6 +81,15 @@ export interface UserMessageInput {
   replyToMessageId?: number;
   /** Sent on behalf of a chat (an anonymous admin: the group; a channel): Telegram's sender_chat. */
   senderChat?: TgChat;
+}
+
+export interface UserMessageInput extends UserChatInput {
+  text: string;
+}
+
+/** A photo or a document, with an optional caption (a command in it is a bot_command entity, as in a text). */
+export interface UserMediaInput extends UserChatInput {
+  caption?: string;
 }
 
 export interface PressButtonInput {
@@ -221,6 +233,52 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
 
   /** A user writes in a chat: stores the message and, unless privacy mode hides it, queues a `message` update. */
   sendUserMessage(input: UserMessageInput): TgMessage {
+    const formatted = formatText(input.text, undefined);
+    if (formatted.text === '') throw new Error('a user message needs non-blank text');
+    return this.addUserMessage(input, { text: formatted.text, ...(formatted.entities.length > 0 ? { entities: formatted.entities } : {}) }, { text: formatted.text });
+  }
+
+  /**
+   * A user sends a photo (from their gallery, compressed): Telegram re-encodes it as JPEG in several sizes, smallest
+   * first, each its own file_id; the caption's commands are entities as in a text. `bytes` must be a picture.
+   */
+  async sendUserPhoto(input: UserMediaInput & { bytes: Buffer }): Promise<TgMessage> {
+    const meta = await sharp(input.bytes).metadata().catch(() => null);
+    if (!meta?.width || !meta.height) throw new Error('sendUserPhoto: the bytes are not a picture Telegram\'s clients would send as a photo');
+    const sizes: TgPhotoSize[] = [];
+    // Telegram's boxes: s 90, m 320, x 800, y 1280 (none larger than the original, the largest always present).
+    const boxes = [90, 320, 800, 1280];
+    const largestSide = Math.max(meta.width, meta.height);
+    for (const box of boxes.filter((b, i) => b < largestSide || i === 0 || boxes[i - 1]! < largestSide)) {
+      const { data, info } = await sharp(input.bytes).rotate().resize(box, box, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 87 }).toBuffer({ resolveWithObject: true });
+      const file = this.world.storeFile('photo', data, { mimeType: 'image/jpeg', photo: { width: info.width, height: info.height } });
+      sizes.push({ file_id: file.fileId, file_unique_id: file.fileUniqueId, width: info.width, height: info.height, file_size: data.length });
+    }
+    return this.addUserMessage(input, { photo: sizes, ...this.caption(input.caption) }, { ...(input.caption !== undefined ? { caption: input.caption } : {}) });
+  }
+
+  /** A user sends a file as a document (uncompressed): stored as is, its MIME type named from the file name. */
+  sendUserDocument(input: UserMediaInput & { bytes: Buffer; filename: string; mimeType?: string }): TgMessage {
+    if (input.bytes.length === 0) throw new Error('sendUserDocument: Telegram\'s clients send no empty files');
+    const file = this.world.storeFile('document', input.bytes, { filename: input.filename, mimeType: input.mimeType ?? mimeTypeFor(input.filename) });
+    const document: TgDocument = { file_name: input.filename, mime_type: file.mimeType!, file_id: file.fileId, file_unique_id: file.fileUniqueId, file_size: input.bytes.length };
+    return this.addUserMessage(input, { document, ...this.caption(input.caption) }, { file, ...(input.caption !== undefined ? { caption: input.caption } : {}) });
+  }
+
+  /** Requests to the file download route (/file/bot<token>/<file_path>), oldest first: the path and the status. */
+  get downloads(): readonly { path: string; status: number; at: number }[] {
+    return this.httpApi.downloads;
+  }
+
+  private caption(raw: string | undefined): Pick<TgMessage, 'caption' | 'caption_entities'> {
+    if (raw === undefined) return {};
+    const formatted = formatText(raw, undefined);
+    if (formatted.text.length > 1024) throw new Error('a caption holds at most 1024 characters');
+    if (formatted.text === '') return {};
+    return { caption: formatted.text, ...(formatted.entities.length > 0 ? { caption_entities: formatted.entities } : {}) };
+  }
+
+  private addUserMessage(input: UserChatInput, content: Partial<TgMessage>, extra: Pick<StoredMessage, 'text' | 'caption' | 'file'>): TgMessage {
     const from = toUser(input.from);
     const chatType = input.chatType ?? 'private';
     let chat: TgChat;
@@ -235,8 +293,6 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
       chat = groupChat(id, chatType, input.chatTitle ?? this.world.chats.get(id)?.chat.title ?? `Group ${id}`);
     }
     const record = this.world.upsertChat(chat);
-    const formatted = formatText(input.text, undefined);
-    if (formatted.text === '') throw new Error('a user message needs non-blank text');
     let replyTo: TgMessage | undefined;
     if (input.replyToMessageId !== undefined) {
       const target = record.messages.get(input.replyToMessageId);
@@ -253,10 +309,9 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
         chat: record.chat,
         date: unixNow(),
         ...(replyTo !== undefined ? { reply_to_message: replyTo } : {}),
-        text: formatted.text,
-        ...(formatted.entities.length > 0 ? { entities: formatted.entities } : {}),
+        ...content,
       }),
-      { fromBot: false, text: formatted.text },
+      { fromBot: false, ...extra },
     );
     stored.deliveredToBot = this.visibleToBot(stored.message) && this.enqueue('message', structuredClone(stored.message));
     return stored.message;
@@ -421,8 +476,9 @@ export class FakeTelegramServer extends EventEmitter<FakeTelegramEvents> {
     if (message.chat.type === 'private' || this.botInfo.can_read_all_group_messages === true) return true;
     if (message.reply_to_message?.from?.id === this.botInfo.id) return true;
     const me = (this.botInfo.username ?? '').toLowerCase();
-    const text = message.text ?? '';
-    return (message.entities ?? []).some((entity) => {
+    // A caption's commands and mentions count like a text's.
+    const text = message.text ?? message.caption ?? '';
+    return (message.entities ?? message.caption_entities ?? []).some((entity) => {
       const value = text.slice(entity.offset, entity.offset + entity.length).toLowerCase();
       if (entity.type === 'bot_command') return !value.includes('@') || value.endsWith(`@${me}`);
       return entity.type === 'mention' && value === `@${me}`;

@@ -27,6 +27,8 @@ export class HttpApi {
   private readonly faults = new Map<string, { fault: Fault; remaining: number }[]>();
   /** Flood control as Telegram applies it: after a 429 for a chat, every call for that chat is refused until then. */
   private readonly floodUntil = new Map<string, number>();
+  /** Every request to the file download route: the file_path asked for (never the token) and the status answered. */
+  readonly downloads: { path: string; status: number; at: number }[] = [];
 
   constructor(private readonly deps: HttpApiDeps) {}
 
@@ -40,6 +42,7 @@ export class HttpApi {
   async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const { deps } = this;
     const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname.startsWith('/file/')) return this.download(req, url, res);
     // /bot<token>/<method>, or /bot<token>/test/<method> for telegraf's testEnv.
     const route = /^\/bot([^/]+)\/(?:test\/)?([^/]+?)\/?$/.exec(url.pathname);
     const urlMethod = route !== null ? decodeURIComponent(route[2]!) : url.pathname;
@@ -121,6 +124,28 @@ export class HttpApi {
     }
     const outcome = await runMethod(entry.handler, new Params(parsed.params, parsed.files), new AbortController().signal);
     this.deps.record(entry.name, parsed, 'webhook-reply', outcome.status, outcome.response);
+  }
+
+  /**
+   * GET /file/bot<token>/<file_path>: the bytes of a file getFile named (outside the method routes: no JSON envelope
+   * on success, no faults or flood control). A wrong token is 401, an unknown path 404, each with the API's envelope.
+   */
+  private async download(req: http.IncomingMessage, url: URL, res: http.ServerResponse): Promise<void> {
+    req.resume();
+    const route = /^\/file\/bot([^/]+)\/(.+)$/.exec(url.pathname);
+    const answer = (status: number, response: TgResponse) => {
+      this.downloads.push({ path: route?.[2] ?? url.pathname, status, at: Date.now() });
+      const body = JSON.stringify(response);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    };
+    if (route === null || (req.method ?? 'GET') !== 'GET') return answer(404, notFound().toResponse());
+    if (decodeURIComponent(route[1]!) !== this.deps.token) return answer(401, unauthorized().toResponse());
+    const file = this.deps.world.fileAtPath(decodeURIComponent(route[2]!));
+    if (file === undefined) return answer(404, notFound().toResponse());
+    this.downloads.push({ path: route[2]!, status: 200, at: Date.now() });
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': file.bytes.length });
+    res.end(file.bytes);
   }
 
   private takeFault(method: string): Fault | undefined {

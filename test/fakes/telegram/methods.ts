@@ -9,6 +9,7 @@ import type {
   StoredFile,
   StoredMessage,
   TgBotCommand,
+  TgFile,
   TgInlineKeyboardButton,
   TgInlineKeyboardMarkup,
   TgMessage,
@@ -197,6 +198,17 @@ export function createMethods(deps: MethodDeps): Map<string, { name: string; han
       const showAlert = p.bool('show_alert');
       world.answerCallbackQuery({ queryId, at: Date.now(), ...(text !== undefined ? { text } : {}), ...(showAlert !== undefined ? { showAlert } : {}) });
       return true;
+    },
+
+    getFile: ({ params: p }) => {
+      const fileId = p.str('file_id');
+      if (fileId === undefined || fileId === '') throw badRequest('file_id not specified');
+      const file = world.file(fileId);
+      if (file === undefined) throw badRequest('invalid file_id');
+      // Bots may download files of at most 20 MB; getFile says so for bigger ones.
+      if (file.bytes.length > deps.downloadLimitBytes) throw badRequest('file is too big');
+      const result: TgFile = { file_id: file.fileId, file_unique_id: file.fileUniqueId, file_size: file.bytes.length, file_path: world.filePathOf(file) };
+      return result;
     },
 
     sendChatAction: ({ params: p }) => {

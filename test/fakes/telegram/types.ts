@@ -56,6 +56,23 @@ export interface TgDocument {
   file_size?: number;
 }
 
+/** One size of a photo, as Telegram lists them in `Message.photo` (smallest first). */
+export interface TgPhotoSize {
+  file_id: string;
+  file_unique_id: string;
+  width: number;
+  height: number;
+  file_size?: number;
+}
+
+/** getFile's answer: `file_path` is valid for the download route /file/bot<token>/<file_path>. */
+export interface TgFile {
+  file_id: string;
+  file_unique_id: string;
+  file_size?: number;
+  file_path?: string;
+}
+
 export interface TgInlineKeyboardButton {
   text: string;
   callback_data?: string;
@@ -81,6 +98,7 @@ export interface TgMessage {
   caption?: string;
   caption_entities?: TgMessageEntity[];
   video?: TgVideo;
+  photo?: TgPhotoSize[];
   document?: TgDocument;
   has_media_spoiler?: true;
   reply_markup?: TgInlineKeyboardMarkup;
@@ -132,12 +150,16 @@ export interface UploadedFile {
 export interface StoredFile {
   fileId: string;
   fileUniqueId: string;
-  kind: 'video' | 'document';
+  kind: 'video' | 'document' | 'photo';
   bytes: Buffer;
+  /** Set once getFile named it: the path of the download route. */
+  filePath?: string;
   filename?: string;
   mimeType?: string;
   /** Set for videos: what Telegram reports in the Video object. */
   video?: { width: number; height: number; duration: number };
+  /** Set for photo sizes. */
+  photo?: { width: number; height: number };
 }
 
 /** State of a message after one edit (the edit list is the message's edit history, oldest first). */

@@ -31,12 +31,22 @@ const FILE_ID_PREFIX: Record<StoredFile['kind'], string> = {
   // Real file_ids start with a type tag; keeping the familiar prefixes makes logs read naturally.
   video: 'BAACAgIAAxkBAAI',
   document: 'BQACAgIAAxkBAAI',
+  photo: 'AgACAgIAAxkBAAI',
 };
+
+/** The folders getFile's file_path names, by kind (Telegram's own). */
+const FILE_FOLDER: Record<StoredFile['kind'], string> = { video: 'videos', document: 'documents', photo: 'photos' };
 
 const EXTENSION_MIME: Record<string, string> = {
   mp4: 'video/mp4',
   m4v: 'video/mp4',
   txt: 'text/plain',
+  // Telegram's clients name a document's type from its file name.
+  png: 'image/png',
+  jpg: 'image/jpeg',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  gif: 'image/gif',
 };
 
 export function mimeTypeFor(filename: string | undefined, fallback?: string): string {
@@ -53,6 +63,8 @@ export class World {
   /** setMyCommands storage keyed by scope JSON + language code. */
   readonly commands = new Map<string, TgBotCommand[]>();
   private fileSeq = 0;
+  private readonly filesByPath = new Map<string, StoredFile>();
+  private filePathSeq = 0;
 
   constructor(
     readonly bot: TgUser,
@@ -122,7 +134,7 @@ export class World {
   storeFile(
     kind: StoredFile['kind'],
     bytes: Buffer,
-    meta: { filename?: string; mimeType?: string; video?: StoredFile['video'] },
+    meta: { filename?: string; mimeType?: string; video?: StoredFile['video']; photo?: StoredFile['photo'] },
   ): StoredFile {
     const seq = this.fileSeq++;
     const file: StoredFile = {
@@ -135,8 +147,24 @@ export class World {
     if (meta.filename !== undefined) file.filename = meta.filename;
     if (meta.mimeType !== undefined) file.mimeType = meta.mimeType;
     if (meta.video !== undefined) file.video = meta.video;
+    if (meta.photo !== undefined) file.photo = meta.photo;
     this.files.set(file.fileId, file);
     return file;
+  }
+
+  /** getFile: the file's download path, named on the first call (Telegram keeps it valid for an hour at least). */
+  filePathOf(file: StoredFile): string {
+    if (file.filePath === undefined) {
+      const ext = file.kind === 'photo' ? 'jpg' : (file.filename?.split('.').pop()?.toLowerCase() ?? (file.kind === 'video' ? 'mp4' : 'bin'));
+      file.filePath = `${FILE_FOLDER[file.kind]}/file_${this.filePathSeq++}.${ext}`;
+      this.filesByPath.set(file.filePath, file);
+    }
+    return file.filePath;
+  }
+
+  /** The download route's file, by the path getFile named; undefined for any other path. */
+  fileAtPath(path: string): StoredFile | undefined {
+    return this.filesByPath.get(path);
   }
 
   file(fileId: string): StoredFile | undefined {
