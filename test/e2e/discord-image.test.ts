@@ -6,7 +6,6 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { APIMessage } from 'discord-api-types/v10';
-import sharp from 'sharp';
 import { loadPresets } from '../../config/presets.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { text } from '../../src/core/texts.ts';
@@ -18,24 +17,13 @@ import { FakeDiscordServer } from '../fakes/discord/fake-discord-server.ts';
 import { eventually } from '../helpers/chat-worker-harness.ts';
 import { decodedFrames } from '../helpers/ffprobe.ts';
 import { TINY_FLEET_PRESETS, TINY_I2V_MODEL, type TestConfig, testConfig } from '../helpers/test-config.ts';
+import { bandedPhoto } from '../helpers/pictures.ts';
 
 const TOKEN = 'fake-discord-bot-token';
 const STRING = 3;
 const ATTACHMENT = 11;
 const EPHEMERAL = 1 << 6;
 const alice = { id: '320000000000000001', username: 'alice' };
-
-/** A 256x160 photo of two colour bands: two of them differ everywhere the model looks (after the 64x32 crop too). */
-async function photo(left: string, right: string): Promise<Buffer> {
-  const half = (colour: string) => sharp({ create: { width: 128, height: 160, channels: 3, background: colour } }).png().toBuffer();
-  return sharp({ create: { width: 256, height: 160, channels: 3, background: '#000000' } })
-    .composite([
-      { input: await half(left), left: 0, top: 0 },
-      { input: await half(right), left: 128, top: 0 },
-    ])
-    .png()
-    .toBuffer();
-}
 
 /** A Discord bot (and optionally an image-to-video worker) on a fresh queue and fake Discord. */
 async function discordSetup(withWorker: boolean) {
@@ -138,7 +126,7 @@ describe('discord image input: registration and refusals (no engine needed)', ()
   });
 
   test('a picture with the text preset is refused before the ack, and its file is never fetched', async () => {
-    const upload = await s.server.userAttachment({ filename: 'cat.png', data: await photo('#ff0000', '#0000ff') });
+    const upload = await s.server.userAttachment({ filename: 'cat.png', data: await bandedPhoto('#ff0000', '#0000ff') });
     assert.deepEqual([upload.width, upload.height], [256, 160]);
     const downloads = s.server.attachmentDownloads.length;
     const { id } = await s.video('a cat', [
@@ -190,10 +178,10 @@ describe('discord image input: clips from the tiny image-to-video worker', () =>
   }
 
   test('/video prompt:a cat image:<photo> preset:tiny-animate comes back as a clip; another photo gives other frames', { timeout: 500_000 }, async () => {
-    const red = await animate(await photo('#ff0000', '#0000ff'), 'red-blue');
+    const red = await animate(await bandedPhoto('#ff0000', '#0000ff'), 'red-blue');
     assert.ok(red.callbackAt <= red.downloadAt, 'the picture was fetched only after the interaction was acknowledged');
     assert.match(red.final.embeds[0]?.description ?? '', /^tiny-animate · 64x32 · 9 frames @ 8 fps · 2 steps · seed 7\n/);
-    const green = await animate(await photo('#00ff00', '#ffff00'), 'green-yellow');
+    const green = await animate(await bandedPhoto('#00ff00', '#ffff00'), 'green-yellow');
     assert.notDeepEqual(green.frames, red.frames, 'same prompt and seed, another picture: other frames');
 
     // The clip is on screen a moment before BullMQ records the job as completed.

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { readdirSync } from 'node:fs';
-import sharp from 'sharp';
 import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
@@ -15,23 +14,12 @@ import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.
 import { eventually } from '../helpers/chat-worker-harness.ts';
 import { CountingDelivery } from '../helpers/counting-delivery.ts';
 import { decodedFrames } from '../helpers/ffprobe.ts';
+import { bandedPhoto } from '../helpers/pictures.ts';
 import { recordingContext } from '../helpers/recording-context.ts';
 import { TINY_FLEET_PRESETS, TINY_I2V_MODEL, TINY_MODEL, type TestConfig, testConfig } from '../helpers/test-config.ts';
 
 /** A picture as a platform hands it over: bytes in memory. */
 const upload = (bytes: Buffer): ImageUpload => ({ declaredBytes: bytes.length, fetch: async () => bytes });
-
-/** A 320x240 photo: two colour bands, so that two photos differ everywhere the model looks. */
-async function photo(left: string, right: string): Promise<Buffer> {
-  const half = (colour: string) => sharp({ create: { width: 160, height: 240, channels: 3, background: colour } }).png().toBuffer();
-  return sharp({ create: { width: 320, height: 240, channels: 3, background: '#000000' } })
-    .composite([
-      { input: await half(left), left: 0, top: 0 },
-      { input: await half(right), left: 160, top: 0 },
-    ])
-    .png()
-    .toBuffer();
-}
 
 describe('a fleet of two models on one Redis', () => {
   let t: TestConfig;
@@ -77,7 +65,7 @@ describe('a fleet of two models on one Redis', () => {
 
   test('only the text model is held: an image preset is refused at once, naming what runs now; nothing is queued', async () => {
     await eventually(async () => (await liveModels(services.queue)).models.has('cogvideox-2b'), 30_000, 'the text worker announces its model');
-    const reply = await ask({ preset: 'tiny-animate', image: upload(await photo('#ff0000', '#0000ff')) });
+    const reply = await ask({ preset: 'tiny-animate', image: upload(await bandedPhoto('#ff0000', '#0000ff')) });
     assert.equal(reply.kind, 'error');
     assert.equal(reply.text, text('preset_unavailable', { preset: 'tiny-animate', model: 'cogvideox-5b-i2v', choices: 'tiny' }));
     assert.deepEqual(await laneCounts(), [0, 0], 'no job in any lane');
@@ -89,12 +77,12 @@ describe('a fleet of two models on one Redis', () => {
     assert.equal(workers[1]!.queue.model, 'cogvideox-5b-i2v', 'the worker read its model from model_index.json');
     await eventually(async () => (await liveModels(services.queue)).models.has('cogvideox-5b-i2v'), 30_000, 'the image worker announces its model');
 
-    const red = await ask({ preset: 'tiny-animate', image: upload(await photo('#ff0000', '#0000ff')) });
-    const green = await ask({ preset: 'tiny-animate', image: upload(await photo('#00ff00', '#ffff00')) });
+    const red = await ask({ preset: 'tiny-animate', image: upload(await bandedPhoto('#ff0000', '#0000ff')) });
+    const green = await ask({ preset: 'tiny-animate', image: upload(await bandedPhoto('#00ff00', '#ffff00')) });
     const plain = await ask({ preset: 'tiny' });
     for (const reply of [red, green, plain]) assert.equal(reply.kind, 'accepted', reply.text);
     // A picture with no preset named goes to the image preset.
-    const picked = await ask({ image: upload(await photo('#ffffff', '#000000')) });
+    const picked = await ask({ image: upload(await bandedPhoto('#ffffff', '#000000')) });
     assert.equal(picked.kind, 'accepted', picked.text);
     assert.match(picked.text, /tiny-animate/);
 

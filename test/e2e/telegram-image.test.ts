@@ -20,22 +20,11 @@ import { eventually } from '../helpers/chat-worker-harness.ts';
 import { decodedFrames } from '../helpers/ffprobe.ts';
 import { ALICE, GROUP_ID, type TelegramHarness, telegramHarness } from '../helpers/telegram-harness.ts';
 import { TINY_FLEET_PRESETS, TINY_I2V_MODEL } from '../helpers/test-config.ts';
+import { bandedPhoto } from '../helpers/pictures.ts';
 
 const I2V = 'cogvideox-5b-i2v';
 /** Low, so a picture over it is small enough to make in a test. */
 const IMAGE_MAX_BYTES = 100_000;
-
-/** A 256x160 photo of two colour bands: two of them differ everywhere the model looks (after the 64x32 crop too). */
-async function photo(left: string, right: string): Promise<Buffer> {
-  const half = (colour: string) => sharp({ create: { width: 128, height: 160, channels: 3, background: colour } }).png().toBuffer();
-  return sharp({ create: { width: 256, height: 160, channels: 3, background: '#000000' } })
-    .composite([
-      { input: await half(left), left: 0, top: 0 },
-      { input: await half(right), left: 128, top: 0 },
-    ])
-    .png()
-    .toBuffer();
-}
 
 /** Three 200x200 frames stacked in one tall image; pageHeight makes them frames of an animated WebP. */
 async function animatedWebp(): Promise<Buffer> {
@@ -129,19 +118,19 @@ describe('telegram image input: refusals (no engine needed)', () => {
 
   test('preset=tiny-animate without a photo asks for one; a photo with the text preset names the image presets', async () => {
     await refusedWith(h.say(ALICE, '/gen a cat | preset=tiny-animate seed=7'), text('image_required', { preset: 'tiny-animate' }));
-    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny seed=7' });
+    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny seed=7' });
     await refusedWith(request, text('image_not_accepted', { preset: 'tiny', choices: 'tiny-animate' }));
   });
 
   test('a photo whose file Telegram cannot hand over (getFile keeps failing) is unavailable, said without a URL', async () => {
     h.server.failNext('getFile', serverError(502), 3);
-    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#00ff00', '#ff00ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
+    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#00ff00', '#ff00ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
     await refusedWith(request, text('image_unavailable'));
   });
 
   test('a photo whose caption is no /gen is not a job: no file is fetched', async () => {
     const getFilesBefore = h.server.callsTo('getFile').length;
-    await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#ff0000', '#0000ff'), caption: 'look, a cat' });
+    await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#ff0000', '#0000ff'), caption: 'look, a cat' });
     await h.server.waitForIdle(30_000);
     assert.equal(h.server.callsTo('getFile').length, getFilesBefore);
     assert.deepEqual(await look.jobCounts(), [0, 0]);
@@ -162,7 +151,7 @@ describe('telegram image input: the fake Bot API and the upload', () => {
   });
 
   test('getFile names a path of the download route, served with the token only; unknown ids and paths are refused', async () => {
-    const bytes = await photo('#ff0000', '#0000ff');
+    const bytes = await bandedPhoto('#ff0000', '#0000ff');
     const message = await server.sendUserPhoto({ from: ALICE, bytes });
     const sizes = message.photo!;
     assert.ok(sizes.length >= 2, 'a thumbnail and the photo itself');
@@ -234,7 +223,7 @@ describe('telegram image input: clips from the tiny image-to-video worker', () =
     }, 240_000, `job ${job.id} to complete`);
 
   test('a photo captioned "/gen a cat | preset=tiny-animate seed=7" comes back as a clip from the image worker', { timeout: 300_000 }, async () => {
-    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
+    const request = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
     const job = await look.jobFor(request);
     assert.equal(job.queueName, worker.queue.queue.name, "queued in the image model's lane");
     assert.equal(job.data.preset, 'tiny-animate');
@@ -249,7 +238,7 @@ describe('telegram image input: clips from the tiny image-to-video worker', () =
   });
 
   test('another photo, same prompt and seed: other frames; the same photo again: the same frames', { timeout: 400_000 }, async () => {
-    const other = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#00ff00', '#ffff00'), caption: '/gen a cat | preset=tiny-animate seed=7' });
+    const other = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#00ff00', '#ffff00'), caption: '/gen a cat | preset=tiny-animate seed=7' });
     const { frames: greenFrames } = await clipFor(other, 'green-yellow');
     greenSha = (await look.jobFor(other)).data.image!.sha256;
     assert.notDeepEqual(greenFrames, clips.get('red-blue'), 'another picture, same prompt and seed: other frames');
@@ -258,7 +247,7 @@ describe('telegram image input: clips from the tiny image-to-video worker', () =
     const cached = await h.services.redis.keys(`${worker.queue.key('result')}:*`);
     assert.ok(cached.length >= 2, `result cache entries: ${cached.join(', ')}`);
     await h.services.redis.del(...cached);
-    const again = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
+    const again = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#ff0000', '#0000ff'), caption: '/gen a cat | preset=tiny-animate seed=7' });
     const { frames: againFrames } = await clipFor(again, 'red-blue-again');
     assert.deepEqual(againFrames, clips.get('red-blue'), 'the same picture, prompt and seed: the same frames');
     // The clip is on screen a moment before BullMQ records its job as completed.
@@ -270,7 +259,7 @@ describe('telegram image input: clips from the tiny image-to-video worker', () =
   });
 
   test('a /gen replying to a photo animates that photo; an image document captioned /gen@fakebot in a group too', { timeout: 400_000 }, async () => {
-    const picture = await h.server.sendUserPhoto({ from: ALICE, bytes: await photo('#00ff00', '#ffff00') });
+    const picture = await h.server.sendUserPhoto({ from: ALICE, bytes: await bandedPhoto('#00ff00', '#ffff00') });
     const reply = h.server.sendUserMessage({ from: ALICE, text: '/gen a dog | preset=tiny-animate seed=9', replyToMessageId: picture.message_id });
     const replyJob = await look.jobFor(reply);
     await clipFor(reply, 'reply');
@@ -278,7 +267,7 @@ describe('telegram image input: clips from the tiny image-to-video worker', () =
 
     const document = h.server.sendUserDocument({
       from: ALICE,
-      bytes: await photo('#ffffff', '#000000'),
+      bytes: await bandedPhoto('#ffffff', '#000000'),
       filename: 'sketch.png',
       caption: '/gen@fakebot a bird | preset=tiny-animate seed=3',
       chatType: 'supergroup',
