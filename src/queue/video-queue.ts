@@ -101,7 +101,9 @@ export class VideoQueue {
    */
   async enqueue(request: JobRequest, placement: Pick<Placement, 'priority' | 'lifo'> = { priority: 0, lifo: false }): Promise<Enqueued> {
     // A place under QUEUE_MAX_WAITING first (atomic across bots), then the job; the place is freed either way.
-    const place = await this.cap.take(request.requestId);
+    // Read before the add: once the job is in, a worker may take it at once, and its first event must not find the
+    // queued one still being written.
+    const [place, served] = await Promise.all([this.cap.take(request.requestId), this.opts.events ? this.served() : Promise.resolve(true)]);
     if (!place.taken) throw new UserFacingError('queue_full', { waiting: place.waiting });
     try {
       await this.queue.add(JOB_NAME, request, {
@@ -120,7 +122,6 @@ export class VideoQueue {
     const enqueued = { jobId: request.requestId, position, etaSeconds: await this.eta(position, request.preset) };
     // The accepted answer is the status message's first state: it reaches the message as the queued event.
     // Attempt 1 is the attempt this job waits for; its worker's events belong to attempt 1 too, and outrank it.
-    const served = this.opts.events ? await this.served() : true;
     await this.opts.events?.publish({ jobId: enqueued.jobId, request }, 1, { stage: 'queued', position, etaSeconds: enqueued.etaSeconds, asOf: Date.now(), ...(served ? {} : { noWorker: true as const }) }).catch(() => undefined);
     // Placed ahead of jobs already waiting (a priority user, a fair-share turn): they are told their new places.
     if (this.opts.events && position < (await this.waitingCount())) void refreshQueuePositions(this, this.opts.events).catch(() => undefined);
