@@ -145,9 +145,17 @@ describe('Discord bot end to end', () => {
 
   test('/video: deferred at once, edited with queue and progress, then the MP4 with a stats embed and Reroll; a 429 on an edit is waited out', async () => {
     const engine = freezeAtFirstStep('a red fox in the snow');
+    // Held in the queue until its place was shown: an idle worker would take it within milliseconds, and the
+    // worker's first edit rightly replaces the queued state before it was ever posted. (The queue is paused, not the
+    // worker: a worker already waiting for a job may still take one after worker.pause().)
+    await services.queue.primary.queue.pause();
     const { id, token } = await video(alice, 'a red fox in the snow', [{ name: 'seed', value: 7, type: INTEGER }]);
+    try {
+      await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('Queued')), 10_000);
+    } finally {
+      await services.queue.primary.queue.resume();
+    }
     await engine.frozen;
-    await server.waitFor(() => server.interaction(id)?.originalHistory.some((m) => m.content.startsWith('Queued')), 10_000);
     // The worker's next edit of this message (progress or the upload) is rate limited once.
     server.failNext(`PATCH /webhooks/:app/${token}/messages/@original`, { retryAfter: 0.4 });
     engine.thaw();
