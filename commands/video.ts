@@ -11,8 +11,7 @@ import { MAX_SEED, chooseSeed, snapToPreset } from '../src/core/snap-to-preset.t
 import { formatDuration } from '../src/core/locale.ts';
 import { DEFAULT_LOCALE, text } from '../src/core/texts.ts';
 import { JOB_PAYLOAD_VERSION, type JobRequest } from '../src/queue/job-contract.ts';
-import { modelSpec } from '../config/models.ts';
-import { type Preset, presetModel } from '../config/presets.ts';
+import { type Preset, imagePresetNames, presetModel, takesImage } from '../config/presets.ts';
 import { type ImageUpload, imageTooBig, isImageUpload } from '../src/core/image-upload.ts';
 import { imageLimits, prepareImage } from '../src/media/image-input.ts';
 import { liveModels } from '../src/queue/fleet-readings.ts';
@@ -66,17 +65,11 @@ export function checkVideoInput(input: VideoRequest, services: Pick<CommandServi
   const negativePrompt = input.negativePrompt ? validatePrompt(input.negativePrompt, services.env.PROMPT_MAX_CHARS, services.blocklist) : '';
   const withPicture = input.image !== undefined || input.imageOf !== undefined;
   // A picture with no preset named goes to the first image-to-video preset; a named one must take a picture.
-  const preset = snapToPreset(services.presets, input.preset ?? (withPicture ? imagePresets(services.presets)[0] : undefined));
-  const takesPicture = modelSpec(presetModel(preset)).input === 'image';
-  if (takesPicture && !withPicture) throw new UserFacingError('image_required', { preset: preset.name });
-  if (!takesPicture && withPicture) throw new UserFacingError('image_not_accepted', { preset: preset.name, choices: imagePresets(services.presets).join(', ') || '-' });
+  const preset = snapToPreset(services.presets, input.preset ?? (withPicture ? imagePresetNames(services.presets)[0] : undefined));
+  if (takesImage(preset) && !withPicture) throw new UserFacingError('image_required', { preset: preset.name });
+  if (!takesImage(preset) && withPicture) throw new UserFacingError('image_not_accepted', { preset: preset.name, choices: imagePresetNames(services.presets).join(', ') || '-' });
   const seed = chooseSeed(input.seed);
   return { prompt, negativePrompt, preset, seed };
-}
-
-/** The presets that animate a picture, in the presets file's order. */
-function imagePresets(presets: CommandServices['presets']): string[] {
-  return presets.names.filter((name) => modelSpec(presetModel(presets.byName.get(name)!)).input === 'image');
 }
 
 /**
@@ -121,8 +114,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
   // A remembered preset applies only to what it can run: a text preset not to a picture (the picture picks an image
   // preset), an image preset not to a text-only request (the default preset runs it).
   if (input.preset === undefined && withDefaults.preset) {
-    const takesPicture = modelSpec(presetModel(services.presets.byName.get(withDefaults.preset)!)).input === 'image';
-    if (takesPicture !== Boolean(input.image || input.imageOf)) delete withDefaults.preset;
+    if (takesImage(services.presets.byName.get(withDefaults.preset)!) !== Boolean(input.image || input.imageOf)) delete withDefaults.preset;
   }
   const { prompt, negativePrompt, preset, seed } = checkVideoInput(withDefaults, services);
   const fleet = await assertModelServed(preset, services);

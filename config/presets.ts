@@ -4,7 +4,7 @@
 // (`.meta()` adds what zod's checks cannot export: the 4k+1 frame counts, non-empty, the fidelity flag).
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { DEFAULT_MODEL, type ModelName, modelNameSchema } from './models.ts';
+import { DEFAULT_MODEL, type ModelName, modelNameSchema, modelSpec } from './models.ts';
 
 /** Error texts both sides print: zod here, the engine from the schema's `errorMessage` (ajv-errors' keyword). */
 export const PRESET_RULES = {
@@ -122,6 +122,16 @@ export function loadPresets(path: string): PresetBook {
 /** The model a preset runs. */
 export function presetModel(preset: Pick<PresetSpec, 'model'>): ModelName {
   return preset.model ?? DEFAULT_MODEL;
+}
+
+/** An image-to-video preset: every job of it brings a picture. */
+export function takesImage(preset: Pick<PresetSpec, 'model'>): boolean {
+  return modelSpec(presetModel(preset)).input === 'image';
+}
+
+/** The names of the image-to-video presets, in the book's order. */
+export function imagePresetNames(book: PresetBook): string[] {
+  return book.names.filter((name) => takesImage(book.byName.get(name)!));
 }
 
 /** Every model some preset of the book runs, in the book's order. */

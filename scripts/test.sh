@@ -22,9 +22,15 @@ export COGCAST_TINY_MODEL="${COGCAST_TINY_MODEL:-$PWD/var/fixtures/tiny-cogvideo
 export COGCAST_TINY_I2V_MODEL="${COGCAST_TINY_I2V_MODEL:-$PWD/var/fixtures/tiny-cogvideox-i2v}"
 .venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_I2V_MODEL" --kind i2v
 
-npx tsc --noEmit -p .
+# The typecheck beside the engine's pytest suite (each mostly one core), then the Node suites: unit and integration
+# two files at a time (no timing in them that a second file could disturb), e2e one file at a time (real worker
+# processes, stops and kills).
+npx tsc --noEmit -p . &
+typecheck=$!
 (cd worker/engine && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
+wait "$typecheck"
 
 shopt -s nullglob
-files=(test/unit/*.test.ts test/integration/*.test.ts test/e2e/*.test.ts)
-LOG_LEVEL="${LOG_LEVEL:-silent}" node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit "${files[@]}"
+export LOG_LEVEL="${LOG_LEVEL:-silent}"
+node --import tsx --test --test-concurrency=2 --test-timeout=300000 --test-force-exit test/unit/*.test.ts test/integration/*.test.ts
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/e2e/*.test.ts

@@ -3,8 +3,7 @@ import type { Platform, Span } from './chat-context.ts';
 import type { CommandServices } from './command.ts';
 import { commandOptions } from './command-options.ts';
 import type { CommandRegistry } from './command-registry.ts';
-import { modelSpec } from '../../config/models.ts';
-import { presetModel } from '../../config/presets.ts';
+import { imagePresetNames } from '../../config/presets.ts';
 import { DEFAULT_LOCALE, localizeEnglish, text } from './texts.ts';
 
 /** The help as rich lines; `spansToPlain` gives its plain form. */
@@ -32,7 +31,7 @@ export function typedHelp(registry: CommandRegistry, platform: Platform, service
     lines.push([]);
     lines.push(withParams(locale, 'help.flow', { cancel: { bold: t('help.flow_cancel') }, regenerate: { bold: t('help.flow_regenerate') } }));
     // A picture option (image-to-video presets): the chat way to give one, where a person types commands.
-    const imagePresets = services.presets.names.filter((name) => modelSpec(presetModel(services.presets.byName.get(name)!)).input === 'image');
+    const imagePresets = imagePresetNames(services.presets);
     if (platform === 'telegram' && imagePresets.length > 0 && commandOptions(main.command).some((o) => o.meta.attachment)) {
       lines.push(withParams(locale, 'help.photo', { command: { code: `/${main.word}` }, presets: { code: imagePresets.join(', ') } }));
     }

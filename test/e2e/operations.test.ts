@@ -129,7 +129,7 @@ describe('operators view of a real worker process', () => {
 
     const text = await gpuStatus();
     assert.match(text, /^✅ no warnings/);
-    assert.match(text, new RegExp(`🖥 ${workerId} · no GPU \\(cpu\\)\\nengine idle\\njobs 0 · median – · restarts 0`));
+    assert.match(text, new RegExp(`🖥 ${workerId} · no GPU \\(cpu\\) · cogvideox-2b\\nengine idle\\njobs 0 · median – · restarts 0`));
     assert.match(text, /Workers: 1 alive\nQueue: 0 waiting · 0 active · 0 delayed\nFailed in the last hour: 0\nRedis: ok/);
 
     const health = await healthz();
@@ -167,7 +167,8 @@ describe('operators view of a real worker process', () => {
     const done = await waitFor('the heartbeat to count the job', beat, (b) => b?.jobsDone === 1);
     assert.equal(done!.job, null);
     assert.equal(done!.engine.state, 'idle');
-    assert.ok(done!.medianJobS! > 0 && done!.medianJobS! <= result.stats.endToEndS, `median ${done!.medianJobS} vs ${result.stats.endToEndS}`);
+    // The worker times a job until BullMQ has it completed, a few ms of bookkeeping past the post that ends endToEndS.
+    assert.ok(done!.medianJobS! > 0 && done!.medianJobS! <= result.stats.endToEndS + 0.5, `median ${done!.medianJobS} vs ${result.stats.endToEndS}`);
     assert.match(await gpuStatus(), new RegExp(`jobs 1 · median [\\d.]+ s · restarts 0`));
 
     const worker = await scrape(workerPort);

@@ -250,7 +250,7 @@ describe('the fleet across hosts (network namespaces, own redis-server)', { skip
     const lossy = startWorker('a-lossy', { WORKER_LOCK_DURATION_MS: '15000' });
     await waitIdle(lossy);
     const jobs: string[] = [];
-    for (const prompt of ['a red fox in the snow', 'a windmill at dusk', 'a lantern in the fog']) jobs.push(await submit(prompt, 'tiny'));
+    for (const prompt of ['a red fox in the snow', 'a windmill at dusk']) jobs.push(await submit(prompt, 'tiny'));
     for (const jobId of jobs) assert.equal((await finished(jobId, 180_000)).stats.workerId, lossy.workerId);
     for (const jobId of accepted) await finished(jobId, 180_000); // the one accepted while the bot was cut off too
     await stopWorker(lossy);

@@ -6,7 +6,8 @@ import { existsSync, writeFileSync } from 'node:fs';
 import sharp from 'sharp';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { after, describe, test } from 'node:test';
+import { after, before, describe, test } from 'node:test';
+import { type RunningWorker, startVideoWorker } from '../../worker/video-worker.ts';
 import { commands } from '../../commands/index.ts';
 import { createCommandServices } from '../../src/app-services.ts';
 import { dispatch } from '../../src/core/command.ts';
@@ -111,7 +112,15 @@ describe('npm run video (CLI adapter)', () => {
 describe('npm run video --image (image-to-video from the terminal)', () => {
   const t = testConfig({ PRESETS_FILE: TINY_FLEET_PRESETS, ENGINE_MODEL: TINY_I2V_MODEL });
   const env = envFor(t.config);
-  after(() => t.cleanup());
+  // One image-to-video worker for the file (the CLI's own embedded worker is the suite above's): `--no-worker` runs.
+  let worker: RunningWorker | undefined;
+  before(async () => {
+    worker = await startVideoWorker(t.config);
+  });
+  after(async () => {
+    await worker?.close();
+    await t.cleanup();
+  });
   const picture = async (name: string, colour: string) => {
     const path = join(t.tmp, name);
     await sharp({ create: { width: 200, height: 150, channels: 3, background: colour } }).jpeg().toFile(path);
@@ -122,7 +131,7 @@ describe('npm run video --image (image-to-video from the terminal)', () => {
     const [red, blue] = [await picture('red.jpg', '#d01010'), await picture('blue.jpg', '#1010d0')];
     const outs = [join(t.tmp, 'red.mp4'), join(t.tmp, 'blue.mp4')];
     for (const [i, path] of [red, blue].entries()) {
-      const { code, stdout, stderr } = await videoCli(env, '--prompt', 'a cat wakes up', '--image', path, '--seed', '3', '--out', outs[i]!);
+      const { code, stdout, stderr } = await videoCli(env, '--prompt', 'a cat wakes up', '--image', path, '--seed', '3', '--no-worker', '--out', outs[i]!);
       assert.equal(code, 0, stderr);
       assert.match(stdout, /tiny-animate · seed 3|seed 3/);
     }
