@@ -17,20 +17,27 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt
     || echo "cogcast test: chromium could not be installed; the browser check will be skipped" >&2
 fi
 
+# The tiny text and image-to-video pipelines, built beside the typecheck.
 export COGCAST_TINY_MODEL="${COGCAST_TINY_MODEL:-$PWD/var/fixtures/tiny-cogvideox}"
-.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_MODEL"
 export COGCAST_TINY_I2V_MODEL="${COGCAST_TINY_I2V_MODEL:-$PWD/var/fixtures/tiny-cogvideox-i2v}"
-.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_I2V_MODEL" --kind i2v
+.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_MODEL" & tiny_t2v=$!
+.venv/bin/python worker/engine/make_tiny_pipeline.py "$COGCAST_TINY_I2V_MODEL" --kind i2v & tiny_i2v=$!
+npx tsc --noEmit -p .
+wait "$tiny_t2v"
+wait "$tiny_i2v"
 
-# The typecheck beside the engine's pytest suite (each mostly one core), then the Node suites: unit and integration
-# two files at a time (no timing in them that a second file could disturb), e2e one file at a time (real worker
-# processes, stops and kills).
-npx tsc --noEmit -p . &
-typecheck=$!
-(cd worker/engine && ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests)
-wait "$typecheck"
+# The engine's pytest suite beside the Node unit and integration suites (each mostly one core; its report is
+# printed once it ends), then the e2e suites one file at a time (real worker processes, stops and kills), alone.
+mkdir -p var
+(cd worker/engine && exec ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests) > var/engine-tests.log 2>&1 &
+engine_tests=$!
 
 shopt -s nullglob
 export LOG_LEVEL="${LOG_LEVEL:-silent}"
-node --import tsx --test --test-concurrency=2 --test-timeout=300000 --test-force-exit test/unit/*.test.ts test/integration/*.test.ts
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/unit/*.test.ts test/integration/*.test.ts
+engine_status=0
+wait "$engine_tests" || engine_status=$?
+echo "cogcast test: the engine's pytest suite:" >&2
+cat var/engine-tests.log
+[ "$engine_status" -eq 0 ] || exit "$engine_status"
 node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/e2e/*.test.ts

@@ -95,10 +95,18 @@ describe('npm run video (CLI adapter)', () => {
   test('--smooth: twice the frames per second, the same duration, the post-process timed in the stats', async () => {
     const plain = join(t.tmp, 'plain.mp4');
     const smooth = join(t.tmp, 'smooth.mp4');
-    const a = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--out', plain);
-    assert.equal(a.code, 0, a.stderr);
-    const b = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--smooth', '--out', smooth);
-    assert.equal(b.code, 0, b.stderr);
+    // One worker for both runs (the embedded one is the first test's): each CLI run would start its own.
+    const worker = await startVideoWorker(t.config);
+    let a: CliRun;
+    let b: CliRun;
+    try {
+      a = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--no-worker', '--out', plain);
+      assert.equal(a.code, 0, a.stderr);
+      b = await videoCli(env, '--prompt', 'a kite in the wind', '--seed', '7', '--smooth', '--no-worker', '--out', smooth);
+      assert.equal(b.code, 0, b.stderr);
+    } finally {
+      await worker.close();
+    }
     const [p, s] = [await probeVideo(plain), await probeVideo(smooth)];
     assert.equal(s.fps, 2 * p.fps);
     assert.equal(s.frames / s.fps, p.frames / p.fps, `duration ${s.frames}/${s.fps} vs ${p.frames}/${p.fps}`);
