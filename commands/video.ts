@@ -76,7 +76,7 @@ export function checkVideoInput(input: VideoRequest, services: Pick<CommandServi
  * Refuses at once a preset whose model no live worker holds (its job would wait in a queue nobody serves), naming
  * the presets that can run now. With no worker alive at all the job is queued as before: it runs when one starts.
  */
-async function assertModelServed(preset: Preset, services: CommandServices): Promise<{ workers: number }> {
+async function assertModelServed(preset: Preset, services: CommandServices): Promise<{ workers: number; models: Set<string> }> {
   const live = await liveModels(services.queue);
   const model = presetModel(preset);
   if (live.workers === 0 || live.models.has(model)) return live;
@@ -147,7 +147,7 @@ export async function queueVideo(ctx: ChatContext, input: VideoRequest, services
       ...(input.rerollOf ? { rerollOf: input.rerollOf } : {}),
       createdAt: Date.now(),
     };
-    enqueued = await services.queue.enqueue(request, placement);
+    enqueued = await services.queue.enqueue(request, placement, { served: fleet.models.has(presetModel(preset)) });
   } catch (err) {
     await services.quota.refund(owner, requestId).catch(() => undefined);
     await images.remove(requestId).catch(() => undefined);

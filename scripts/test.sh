@@ -26,18 +26,19 @@ npx tsc --noEmit -p .
 wait "$tiny_t2v"
 wait "$tiny_i2v"
 
-# The engine's pytest suite beside the Node unit and integration suites (each mostly one core; its report is
-# printed once it ends), then the e2e suites one file at a time (real worker processes, stops and kills), alone.
+# The engine's pytest suite beside the Node unit suites (pure: no Redis, no processes; its report is printed once
+# it ends), then the integration suites (a 1,000-request burst on Redis among them) and the e2e suites (real worker
+# processes, stops and kills), one file at a time and alone.
 mkdir -p var
 (cd worker/engine && exec ../../.venv/bin/python -m pytest -q -p no:cacheprovider tests) > var/engine-tests.log 2>&1 &
 engine_tests=$!
 
 shopt -s nullglob
 export LOG_LEVEL="${LOG_LEVEL:-silent}"
-node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/unit/*.test.ts test/integration/*.test.ts
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/unit/*.test.ts
 engine_status=0
 wait "$engine_tests" || engine_status=$?
 echo "cogcast test: the engine's pytest suite:" >&2
 cat var/engine-tests.log
 [ "$engine_status" -eq 0 ] || exit "$engine_status"
-node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/e2e/*.test.ts
+node --import tsx --test --test-concurrency=1 --test-timeout=300000 --test-force-exit test/integration/*.test.ts test/e2e/*.test.ts

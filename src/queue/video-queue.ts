@@ -99,11 +99,11 @@ export class VideoQueue {
    * Adds the job (its id is the request id, so a repeated add is a no-op) where its tier places it
    * (src/core/priority-tiers.ts; default: the back of the wait list) and says where it stands.
    */
-  async enqueue(request: JobRequest, placement: Pick<Placement, 'priority' | 'lifo'> = { priority: 0, lifo: false }): Promise<Enqueued> {
+  async enqueue(request: JobRequest, placement: Pick<Placement, 'priority' | 'lifo'> = { priority: 0, lifo: false }, fleet: { served?: boolean } = {}): Promise<Enqueued> {
     // A place under QUEUE_MAX_WAITING first (atomic across bots), then the job; the place is freed either way.
-    // Read before the add: once the job is in, a worker may take it at once, and its first event must not find the
-    // queued one still being written.
-    const [place, served] = await Promise.all([this.cap.take(request.requestId), this.opts.events ? this.served() : Promise.resolve(true)]);
+    // Whether a worker holds the model: as the caller read it, else read here, before the add (once the job is in, a
+    // worker may take it at once, and its first event must not find the queued one still being written).
+    const [place, served] = await Promise.all([this.cap.take(request.requestId), fleet.served ?? (this.opts.events ? this.served() : true)]);
     if (!place.taken) throw new UserFacingError('queue_full', { waiting: place.waiting });
     try {
       await this.queue.add(JOB_NAME, request, {

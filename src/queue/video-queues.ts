@@ -62,10 +62,10 @@ export class VideoQueues {
     return preset ? this.lanes.get(presetModel(preset)) : undefined;
   }
 
-  enqueue(request: JobRequest, placement?: Pick<Placement, 'priority' | 'lifo'>): Promise<Enqueued> {
+  enqueue(request: JobRequest, placement?: Pick<Placement, 'priority' | 'lifo'>, fleet?: { served?: boolean }): Promise<Enqueued> {
     const lane = this.laneOfPreset(request.preset);
     if (!lane) throw new Error(`no lane for preset ${request.preset}`);
-    return lane.enqueue(request, placement);
+    return lane.enqueue(request, placement, fleet);
   }
 
   /** The job with this id, in whichever lane holds it (ids are UUIDs: at most one does). */
