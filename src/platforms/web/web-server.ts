@@ -24,7 +24,6 @@ import type { WebJobView } from './web-job-view.ts';
 import { webOwner } from './web-job-view.ts';
 import { renderMessagePage, renderPage } from './web-page.ts';
 import { pictureUpload } from './web-upload.ts';
-import { UserFacingError } from '../../core/errors.ts';
 
 const STATIC_DIR = join(dirname(fileURLToPath(import.meta.url)), 'static');
 const JOB_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -161,7 +160,7 @@ export async function startWebPlatform(opts: WebPlatformOptions): Promise<Runnin
     const form = videoForm.safeParse(req.body ?? {});
     const userId = formUser(req, res, form.success ? form.data.csrf : (req.body as { csrf?: unknown } | undefined)?.csrf);
     if (!userId) return;
-    if ('refused' in upload) return void refuse(req, res, 400, upload.refused instanceof UserFacingError ? upload.refused.message : text('bad_option', { option: 'image' }));
+    if ('refused' in upload) return void refuse(req, res, 400, upload.refused.message);
     if (!form.success) return void refuse(req, res, 400, text('bad_option', { option: badField(form.error) }));
     const { prompt, preset, seed, negativePrompt } = form.data;
     const input = { prompt, preset: preset || undefined, seed: seed === '' ? undefined : seed, negativePrompt: negativePrompt || undefined, ...(upload.image ? { image: upload.image } : {}) };

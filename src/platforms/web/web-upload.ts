@@ -3,7 +3,7 @@
 import type { Request, Response } from 'express';
 import multer from 'multer';
 import { type ImageUpload, imageTooBig } from '../../core/image-upload.ts';
-import type { UserFacingError } from '../../core/errors.ts';
+import { UserFacingError } from '../../core/errors.ts';
 
 export type UploadOutcome = { image?: ImageUpload } | { refused: UserFacingError };
 
@@ -14,7 +14,7 @@ export function pictureUpload(maxBytes: number): (req: Request, res: Response) =
       if (!req.is('multipart/form-data')) return resolve({});
       upload(req, res, (err: unknown) => {
         if (err instanceof multer.MulterError && err.code === 'LIMIT_FILE_SIZE') return resolve({ refused: imageTooBig(maxBytes + 1, maxBytes) });
-        if (err) return resolve({ refused: { code: 'bad_option' } as UserFacingError });
+        if (err) return resolve({ refused: new UserFacingError('bad_option', { option: 'image' }) });
         const file = req.file;
         // A form sent with an empty file field is no picture at all.
         if (!file || file.size === 0) return resolve({});
